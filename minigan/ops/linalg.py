@@ -1,0 +1,49 @@
+"""Matrix multiplication and the fully connected layer.
+
+For y = a @ b:  da = dy @ b^T and db = a^T @ dy (batch axes broadcast like NumPy, so their
+gradients are summed back with `sum_to`). ``docs/02_broadcasting.md``.
+"""
+from ..autograd import Function
+from .shape import sum_to, transpose, reshape
+
+
+class MatMul(Function):
+    """y = a @ b for a, b with at least 2 dims;  da = dy @ b^T, db = a^T @ dy."""
+
+    def forward(self, a, b):
+        if a.shape[-1] != b.shape[-2]:
+            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not match "
+                             f"({a.shape[-1]} != {b.shape[-2]})")
+        return a @ b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        ga = sum_to(matmul(gy, transpose(b)), a.shape)
+        gb = sum_to(matmul(transpose(a), gy), b.shape)
+        return ga, gb
+
+
+def matmul(a, b):
+    """``a @ b`` with NumPy's rules, 1-D operands included."""
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: operands need at least one dimension, got {a.shape} and {b.shape}")
+    squeeze_a, squeeze_b = a.ndim == 1, b.ndim == 1
+    if squeeze_a:
+        a = reshape(a, (1,) + a.shape)
+    if squeeze_b:
+        b = reshape(b, b.shape + (1,))
+    y = MatMul()(a, b)
+    if squeeze_a:
+        y = reshape(y, y.shape[:-2] + y.shape[-1:])
+    if squeeze_b:
+        y = reshape(y, y.shape[:-1])
+    return y
+
+
+def linear(x, weight, bias=None):
+    """y = x W^T + b, with W of shape (out_features, in_features) as in PyTorch."""
+    if x.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: input has {x.shape[-1]} features (shape {x.shape}) but the "
+                         f"weight {weight.shape} expects {weight.shape[1]}")
+    y = matmul(x, transpose(weight))
+    return y if bias is None else y + bias

@@ -1,0 +1,63 @@
+"""Losses: mse_loss, binary_cross_entropy_with_logits, binary_cross_entropy.
+
+``reduction`` is 'mean' (default), 'sum' or 'none', as in PyTorch.
+See ``docs/05_activations_and_losses.md`` for why the logits form is the stable one.
+"""
+from ..autograd import Function, Tensor
+from .. import backend
+from .activation import sigmoid, clip
+from .arithmetic import log
+from .reduce import mean, sum
+
+
+def _reduce(loss, reduction):
+    if reduction == "mean":
+        return mean(loss)
+    if reduction == "sum":
+        return sum(loss)
+    if reduction == "none":
+        return loss
+    raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _check_same_shape(name, input, target):
+    if tuple(input.shape) != tuple(target.shape):
+        raise ValueError(f"{name}: input {tuple(input.shape)} and target {tuple(target.shape)} "
+                         f"must have the same shape")
+
+
+def mse_loss(input, target, reduction="mean"):
+    """(input - target)^2, averaged."""
+    _check_same_shape("mse_loss", input, target)
+    diff = input - target
+    return _reduce(diff * diff, reduction)
+
+
+class BCEWithLogits(Function):
+    """l = max(x, 0) - x t + log(1 + e^-|x|)  (= -[t log s(x) + (1-t) log(1 - s(x))]);
+    dx = dy (s(x) - t), dt = -dy x. Never overflows, even for logits of +-1000."""
+
+    def forward(self, x, t):
+        xp = backend.get_array_module(x)
+        return xp.maximum(x, 0) - x * t + xp.log1p(xp.exp(-xp.abs(x)))
+
+    def backward(self, gy):
+        x, t = self.inputs
+        return gy * (sigmoid(x) - t), -gy * x
+
+
+def binary_cross_entropy_with_logits(input, target, reduction="mean"):
+    """Binary cross entropy on raw scores (logits): the loss a GAN discriminator trains on."""
+    if isinstance(target, (int, float)):  # a constant label such as 1.0 for "real"
+        xp = backend.get_array_module(input.data)
+        target = Tensor(xp.full(input.shape, target, dtype=input.dtype))
+    _check_same_shape("binary_cross_entropy_with_logits", input, target)
+    return _reduce(BCEWithLogits()(input, target), reduction)
+
+
+def binary_cross_entropy(input, target, reduction="mean"):
+    """-[t log p + (1-t) log(1-p)] for probabilities p; logs are clamped at -100 like PyTorch,
+    so p = 0 or 1 gives a large finite loss instead of inf."""
+    _check_same_shape("binary_cross_entropy", input, target)
+    loss = -(target * clip(log(input), min=-100.0) + (1.0 - target) * clip(log(1.0 - input), min=-100.0))
+    return _reduce(loss, reduction)
