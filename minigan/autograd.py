@@ -57,7 +57,7 @@ def _to_array(data, dtype, device):
             device = backend.device_of(data)
         return backend.to_device(data, device, dtype)
     host = backend.np.asarray(data)
-    if dtype is None and host.dtype.kind == "f":
+    if dtype is None and host.dtype.kind == "f" and not isinstance(data, backend.np.generic):
         dtype = DEFAULT_DTYPE  # Python floats become float32, as in PyTorch
     if host.dtype == object:
         raise TypeError(f"cannot make a Tensor from {type(data).__name__} {data!r}")
@@ -172,7 +172,9 @@ class Function:
         outputs = self.forward(*[x.data for x in inputs])
         if not isinstance(outputs, tuple):
             outputs = (outputs,)
-        outputs = [Tensor(y) for y in outputs]
+        xp = backend.get_array_module(inputs[0].data)
+        # NumPy reductions return scalars, not 0-d arrays; keep them arrays of their dtype.
+        outputs = [Tensor(y if backend.is_array(y) else xp.asarray(y)) for y in outputs]
         if _Config.grad_enabled and any(x.requires_grad for x in inputs):
             self.inputs = inputs
             self.output_meta = [(y.shape, y.dtype) for y in outputs]
@@ -272,8 +274,12 @@ def backprop(roots, root_grads, retain_graph=None, create_graph=False, inputs=No
         grads[key] = _accumulate(grads.get(key), g)
     wanted = {_key(x): x for x in inputs} if inputs is not None else {}
 
+    order = _graph_order(roots)
+    # Freeing a function's inputs may drop the last reference to a tensor whose own creator
+    # still needs it in backward (y = exp(x) reuses y); hold every output until we finish.
+    outputs_alive = [y() for f in order for y in getattr(f, "outputs", ())]  # noqa: F841
     with _grad_mode(create_graph):
-        for f in _graph_order(roots):
+        for f in order:
             if getattr(f, "inputs", None) is None:
                 raise RuntimeError(f"backward through {type(f).__name__} a second time: its graph "
                                    f"was freed after the first backward; pass retain_graph=True")

@@ -1,0 +1,79 @@
+"""im2col and col2im: the array plumbing that turns a convolution into one matrix product.
+
+Raw xp arrays only (no autograd): `conv.py` builds its differentiable ops on these.
+Shape letters: N batch, C channels, H x W image, KH x KW kernel, OH x OW output positions.
+See ``docs/03_convolution.md``.
+
+- `im2col` copies every KH x KW window of the zero-padded image into one row of a matrix
+  ``(N*OH*OW, KH*KW*C)``; a convolution is then ``cols @ weight_matrix(W).T``.
+- `col2im` is its adjoint: it adds each row back onto the window it came from.
+
+Memory layout: the padded image is stored channels-last, ``(N, H, W, C)``, and handed out as
+an ``(N, C, H, W)`` view. Then the C values of a window column sit side by side in memory,
+so im2col copies contiguous runs instead of gathering single floats, and col2im adds whole
+runs at once. Results are returned the same way, as NCHW views of channels-last memory;
+NumPy and CuPy ops work on any strides, so no one downstream needs to know.
+"""
+from .. import backend
+
+
+def weight_matrix(weight):
+    """A kernel ``(A, B, KH, KW)`` as the matrix ``(A, KH*KW*B)`` whose columns match im2col's."""
+    A, B, KH, KW = weight.shape
+    return weight.transpose(0, 2, 3, 1).reshape(A, KH * KW * B)
+
+
+def channels_last(x):
+    """``(N, C, H, W)`` as a matrix ``(N*H*W, C)``: one row per pixel (a copy unless x
+    already has channels-last memory, which conv outputs have)."""
+    N, C, H, W = x.shape
+    return x.transpose(0, 2, 3, 1).reshape(N * H * W, C)
+
+
+def _padded_channels_last(x, padding):
+    """A zero-bordered copy of x ``(N, C, H, W)`` in ``(N, H + 2 PH, W + 2 PW, C)`` memory."""
+    xp = backend.get_array_module(x)
+    N, C, H, W = x.shape
+    ph, pw = padding
+    padded = xp.zeros((N, H + 2 * ph, W + 2 * pw, C), dtype=x.dtype)
+    padded[:, ph:ph + H, pw:pw + W, :] = x.transpose(0, 2, 3, 1)
+    return padded
+
+
+def im2col(x, kernel_size, out_size, stride, padding, dilation):
+    """The windows of x ``(N, C, H, W)`` as rows of a ``(N*OH*OW, KH*KW*C)`` matrix.
+
+    Row ``(n, i, j)`` holds the pixels that output position ``(i, j)`` sees:
+    ``x_pad[n, c, i*SH + kh*DH, j*SW + kw*DW]`` for all ``(kh, kw, c)``. The windows are
+    first a strided *view* of the padded image (no copy); ``reshape`` then makes the one copy.
+    """
+    xp = backend.get_array_module(x)
+    N, C = x.shape[:2]
+    (KH, KW), (OH, OW) = kernel_size, out_size
+    (sh, sw), (dh, dw) = stride, dilation
+    padded = _padded_channels_last(x, padding)
+    bN, bH, bW, bC = padded.strides  # in bytes
+    windows = xp.lib.stride_tricks.as_strided(
+        padded, shape=(N, OH, OW, KH, KW, C),
+        strides=(bN, sh * bH, sw * bW, dh * bH, dw * bW, bC))
+    return windows.reshape(N * OH * OW, KH * KW * C)
+
+
+def col2im(cols, image_shape, kernel_size, out_size, stride, padding, dilation):
+    """The adjoint of `im2col`: add each row of ``cols`` back onto its window of an image of
+    ``image_shape = (N, C, H, W)``, where windows overlap their contributions add up."""
+    xp = backend.get_array_module(cols)
+    N, C, H, W = image_shape
+    (KH, KW), (OH, OW) = kernel_size, out_size
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    cols = cols.reshape(N, OH, OW, KH, KW, C)
+    padded = xp.zeros((N, H + 2 * ph, W + 2 * pw, C), dtype=cols.dtype)
+    # One strided slice per kernel offset: all N*OH*OW windows at once, no loop over pixels.
+    # (Within one offset the target pixels are distinct, so plain += is safe; no add.at.)
+    for kh in range(KH):
+        for kw in range(KW):
+            rows = slice(kh * dh, kh * dh + sh * (OH - 1) + 1, sh)
+            columns = slice(kw * dw, kw * dw + sw * (OW - 1) + 1, sw)
+            target = padded[:, rows, columns, :]  # a view into `padded`
+            target += cols[:, :, :, kh, kw, :]
+    return padded[:, ph:ph + H, pw:pw + W, :].transpose(0, 3, 1, 2)

@@ -1,0 +1,77 @@
+"""The backend: devices, moves, and the strict CuPy emulator's refusals."""
+import numpy as np
+import pytest
+
+import minigan as mg
+from minigan import backend
+from minigan.testing.strict import StrictArray, xp as strict_xp
+
+
+def test_array_module_follows_the_data():
+    assert backend.get_array_module(np.ones(2)) is np
+    assert backend.get_array_module(strict_xp.ones(2)) is strict_xp
+    assert backend.get_array_module(mg.ones(2).to("strict")) is strict_xp
+    assert backend.get_array_module(1.0, None) is np
+
+
+def test_device_names():
+    assert backend.parse_device("CPU") == "cpu"
+    with pytest.raises(backend.DeviceError, match="unknown device 'tpu'"):
+        backend.parse_device("tpu")
+
+
+@pytest.mark.skipif(backend.cuda_available(), reason="this machine has a GPU")
+def test_cuda_without_a_gpu_says_how_to_install():
+    with pytest.raises(backend.DeviceError, match=r"pip install -e \"\.\[gpu\]\""):
+        mg.ones(2, device="cuda")
+    with pytest.raises(backend.DeviceError, match="cuda:1"):
+        mg.tensor([1.0]).to("cuda:1")
+
+
+def test_moves_round_trip():
+    host = np.arange(6.0).reshape(2, 3)
+    on_strict = backend.to_device(host, "strict")
+    assert isinstance(on_strict, StrictArray) and backend.device_of(on_strict) == "strict"
+    np.testing.assert_array_equal(backend.to_numpy(on_strict), host)
+    t = mg.tensor(host).to("strict")
+    assert t.device == "strict" and t.to("strict") is t
+    np.testing.assert_array_equal(t.cpu().numpy(), host)
+
+
+def test_default_device_from_function_and_environment(monkeypatch):
+    previous = mg.set_default_device("strict")
+    try:
+        assert mg.zeros(2).device == "strict" and mg.randn(2).device == "strict"
+    finally:
+        mg.set_default_device(previous)
+    monkeypatch.setenv("MINIGAN_DEVICE", "strict")
+    monkeypatch.setattr(backend, "_default_device", None)
+    assert backend.get_default_device() == "strict"
+
+
+def test_strict_arrays_refuse_implicit_host_conversion():
+    a = strict_xp.ones((2, 3))
+    with pytest.raises(TypeError, match="Implicit conversion"):
+        np.asarray(a)
+    with pytest.raises(TypeError, match="Implicit conversion"):
+        np.lib.stride_tricks.as_strided(a, (2, 2), (8, 8))
+    strict_xp.lib.stride_tricks.as_strided(a, (2, 2), (8, 8))  # the device's own is fine
+
+
+def test_strict_arrays_refuse_mixing_with_host_arrays():
+    a = strict_xp.ones(3)
+    for mixed in (lambda: a + np.ones(3), lambda: np.ones(3) * a,
+                  lambda: strict_xp.concatenate([a, np.ones(3)]), lambda: strict_xp.maximum(a, np.zeros(3))):
+        with pytest.raises(TypeError, match="host numpy.ndarray"):
+            mixed()
+    assert float(a.sum()) == 3.0 and (a * np.float32(2)).dtype == np.float64  # scalars are fine
+
+
+def test_strict_reductions_return_arrays_like_cupy():
+    assert isinstance(strict_xp.ones(3).sum(), StrictArray)
+
+
+def test_tensor_ops_run_on_strict(device):
+    x = mg.tensor(np.arange(4.0), device=device, requires_grad=True)
+    (mg.softplus(x) * x).sum().backward()
+    assert x.grad.device == device
