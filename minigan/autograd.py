@@ -92,15 +92,15 @@ class Tensor:
         return len(self.data)
 
     def __repr__(self):
-        body = repr(backend.to_numpy(self.data)).replace("array(", "tensor(", 1)
-        extras = []
+        body = backend.np.array2string(self.numpy(), separator=", ", precision=4, prefix="tensor(")
+        extras = [] if self.dtype == DEFAULT_DTYPE else [f"dtype={self.dtype}"]
         if self.device != "cpu":
             extras.append(f"device='{self.device}'")
         if self.creator is not None:
             extras.append(f"grad_fn={type(self.creator).__name__}")
         elif self.requires_grad:
             extras.append("requires_grad=True")
-        return body[:-1] + "".join(", " + e for e in extras) + ")"
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
     # ------------------------------------------------------------------- conversions
     def item(self):
