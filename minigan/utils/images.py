@@ -59,7 +59,8 @@ def make_grid(images, nrow=8, padding=2, pad_value=0):
     columns = n if nrow is None else min(nrow, n)
     rows = math.ceil(n / columns)
     cell_h, cell_w = height + padding, width + padding
-    grid = np.full((rows * cell_h + padding, columns * cell_w + padding, 3), pad_value, dtype=np.uint8)
+    grid_shape = (rows * cell_h + padding, columns * cell_w + padding, 3)
+    grid = np.full(grid_shape, pad_value, dtype=np.uint8)
     for i in range(n):
         top, left = (i // columns) * cell_h + padding, (i % columns) * cell_w + padding
         grid[top:top + height, left:left + width] = batch[i]

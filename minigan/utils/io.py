@@ -14,7 +14,7 @@ removed and the old file is untouched.
 """
 import contextlib
 import os
-import tempfile
+import secrets
 
 from ..backend import np
 
@@ -23,19 +23,22 @@ from ..backend import np
 def atomic_open(path, mode="wb", encoding=None):
     """Open a temporary file for writing; on a clean exit it replaces ``path`` atomically.
 
-    ``mode`` is a write mode ("w", "wb", "w+", ...); text modes default to UTF-8. Missing parent
-    folders are created. If the ``with`` body raises, ``path`` is left as it was.
+    ``mode`` is "w" (text, UTF-8 unless ``encoding`` says otherwise) or "wb" (bytes). Missing
+    parent folders are created. If the ``with`` body raises, ``path`` is left as it was.
     """
-    if not any(m in mode for m in "wx") or "a" in mode:
-        raise ValueError(f"atomic_open: mode must be a write mode such as 'w' or 'wb', got {mode!r}")
+    if mode not in ("w", "wb"):
+        raise ValueError(f"atomic_open: mode must be 'w' or 'wb', got {mode!r}")
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    # A hidden, unique name next to the target. os.open with 0o666 lets the umask set the
+    # permissions, as for a normal file (tempfile.mkstemp would make it private, 0o600).
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     if "b" not in mode and encoding is None:
         encoding = "utf-8"
     try:
-        with os.fdopen(fd, mode.replace("x", "w"), encoding=encoding) as f:
+        with os.fdopen(fd, mode, encoding=encoding) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())   # the bytes are on disk before the name points at them
