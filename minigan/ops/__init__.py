@@ -11,6 +11,7 @@ from .reduce import sum, mean, max, min, var
 from .linalg import matmul, linear
 from .activation import relu, leaky_relu, tanh, sigmoid, softplus, where, clip, clamp
 from .loss import mse_loss, binary_cross_entropy_with_logits, binary_cross_entropy
+from .conv import conv2d, conv_transpose2d
 from .norm import batch_norm
 
 

@@ -23,6 +23,8 @@ class BatchNormTrain(Function):
     Backward, with g = dy * gamma and sums over a channel's m values:
         dx     = inv_std / m * (m g - sum(g) - xhat * sum(g xhat))
         dgamma = sum(dy xhat),   dbeta = sum(dy)
+    computed on raw arrays for a plain backward, and with minigan ops recomputed from x
+    when ``create_graph=True``. Derivation: docs/04_batchnorm.md.
     After forward, ``mean`` and ``var`` hold the batch statistics (for the running averages).
     """
 
@@ -56,13 +58,13 @@ class BatchNormTrain(Function):
         sum_gy_xhat = xp.einsum("ncl,ncl->c", g3, t) * self.inv_std
         if not self.inputs[0].requires_grad:
             return None, Tensor(sum_gy_xhat), Tensor(sum_gy)
-        # dx = gamma inv_std (dy - sum(dy)/m - xhat sum(dy xhat)/m), the formula above
-        # with g = dy gamma; xhat sum(dy xhat) = (x - mu) inv_std sum(dy xhat), built in t.
+        # The formula above with g = dy gamma and xhat = (x - mu) inv_std, built in place in t:
+        # dx = -gamma inv_std ((x - mu) inv_std sum(dy xhat) / m + sum(dy) / m - dy)
         t *= (self.inv_std * sum_gy_xhat / m)[:, None]
         t += (sum_gy / m)[:, None]
-        dx = g3 - t
-        dx *= (weight * self.inv_std)[:, None]
-        return Tensor(dx.reshape(x.shape)), Tensor(sum_gy_xhat), Tensor(sum_gy)
+        t -= g3
+        t *= (-weight * self.inv_std)[:, None]
+        return Tensor(t.reshape(x.shape)), Tensor(sum_gy_xhat), Tensor(sum_gy)
 
     def _backward_differentiable(self, gy):
         """The same formulas in minigan ops, with mu, var and xhat recomputed from the input
