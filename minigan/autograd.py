@@ -109,7 +109,8 @@ class Tensor:
         return self.data.item()
 
     def numpy(self):
-        """A host NumPy copy of the data (detached from the graph)."""
+        """The data as a host NumPy array, detached from the graph. On the CPU it shares
+        memory with the tensor (as in PyTorch): ``.numpy().copy()`` for a snapshot."""
         return backend.to_numpy(self.data)
 
     def tolist(self):

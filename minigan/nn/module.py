@@ -47,9 +47,10 @@ class Module:
 
     def __setattr__(self, name, value):
         if isinstance(value, (Parameter, Module)):
-            params, buffers, modules = self._state_dicts(name)
-            self._forget(name)
-            (params if isinstance(value, Parameter) else modules)[name] = value
+            params, _, modules = self._state_dicts(name)
+            store = params if isinstance(value, Parameter) else modules
+            self._forget(name, keep=store)
+            store[name] = value
         elif name in self.__dict__.get("_parameters", {}):
             if value is not None:
                 raise TypeError(f"cannot assign {type(value).__name__} as parameter {name!r} "
@@ -80,11 +81,13 @@ class Module:
         if not self._forget(name):
             object.__delattr__(self, name)
 
-    def _forget(self, name):
-        """Remove ``name`` from every registry (and the instance dict); True if it was registered."""
+    def _forget(self, name, keep=None):
+        """Remove ``name`` from the registries other than ``keep`` (re-assigning in ``keep``
+        keeps its place in the order) and from the instance dict; True if it was registered."""
         found = False
         for store in (self._parameters, self._buffers, self._modules):
-            found = store.pop(name, False) is not False or found
+            if store is not keep:
+                found = store.pop(name, False) is not False or found
         self._non_persistent_buffers.discard(name)
         self.__dict__.pop(name, None)
         return found
@@ -95,7 +98,7 @@ class Module:
             raise TypeError(f"cannot register {type(param).__name__} as parameter {name!r} "
                             f"(minigan.nn.Parameter or None expected)")
         self._state_dicts(name)
-        self._forget(name)
+        self._forget(name, keep=self._parameters)
         self._parameters[name] = param
 
     def register_buffer(self, name, tensor, persistent=True):
@@ -104,7 +107,7 @@ class Module:
             raise TypeError(f"cannot register {type(tensor).__name__} as buffer {name!r} "
                             f"(Tensor or None expected)")
         self._state_dicts(name)
-        self._forget(name)
+        self._forget(name, keep=self._buffers)
         self._buffers[name] = tensor
         if not persistent:
             self._non_persistent_buffers.add(name)
@@ -113,7 +116,7 @@ class Module:
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
         self._state_dicts(name)
-        self._forget(name)
+        self._forget(name, keep=self._modules)
         self._modules[name] = module
 
     register_module = add_module
@@ -255,31 +258,27 @@ class Module:
         match. Returns ``(missing_keys, unexpected_keys)``.
         """
         own = self.state_dict(keep_vars=True)
-        missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
+        given = {k: v.data if isinstance(v, Tensor) else v for k, v in state_dict.items()}
+        missing = [k for k in own if k not in given]
+        unexpected = [k for k in given if k not in own]
         errors = []
         if strict and unexpected:
             errors.append("Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected))
         if strict and missing:
             errors.append("Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing))
         for key, target in own.items():
-            if key in state_dict:
-                value = state_dict[key]
-                value = value.data if isinstance(value, Tensor) else value
-                shape = tuple(getattr(value, "shape", ()))
-                if shape != target.shape:
-                    errors.append(f"size mismatch for {key}: copying a param with shape {shape} "
-                                  f"from checkpoint, the shape in current model is {target.shape}")
-        if errors:
+            shape = tuple(getattr(given.get(key, None), "shape", ()))
+            if key in given and shape != target.shape:
+                errors.append(f"size mismatch for {key}: copying a param with shape {shape} "
+                              f"from checkpoint, the shape in current model is {target.shape}")
+        if errors:  # checked before copying anything, so a failed load changes nothing
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
                                + "\n\t".join(errors))
         for key, target in own.items():
-            if key in state_dict:
-                value = state_dict[key]
-                value = value.data if isinstance(value, Tensor) else value
+            if key in given:
                 # Copy into the existing array: the model keeps its device, dtype and the
                 # identity of its tensors, and shares no memory with the checkpoint.
-                target.data[...] = backend.to_device(value, target.device, target.dtype)
+                target.data[...] = backend.to_device(given[key], target.device, target.dtype)
         return IncompatibleKeys(missing, unexpected)
 
     # ---------------------------------------------------------------------------- repr
