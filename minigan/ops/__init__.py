@@ -42,9 +42,10 @@ def _install_tensor_methods():
     T.__hash__ = object.__hash__  # tensors are dict keys by identity (== is elementwise)
     T.eq = _compare(lambda a, b: a == b)
     for f in (exp, log, sqrt, abs, reshape, permute, transpose, sum, mean, max, min, var,
-              unsqueeze, squeeze, flatten, relu, tanh, sigmoid, matmul, clip, clamp, pow):
+              unsqueeze, squeeze, flatten, relu, tanh, sigmoid, matmul, clip, pow):
         setattr(T, f.__name__, f)
     T.view = reshape
+    T.clamp = clip
     T.T = property(lambda self: permute(self, tuple(reversed(range(self.ndim)))))
 
 

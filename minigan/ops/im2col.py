@@ -11,8 +11,9 @@ See ``docs/03_convolution.md``.
 Memory layout: the padded image is stored channels-last, ``(N, H, W, C)``, and handed out as
 an ``(N, C, H, W)`` view. Then the C values of a window column sit side by side in memory,
 so im2col copies contiguous runs instead of gathering single floats, and col2im adds whole
-runs at once. Results are returned the same way, as NCHW views of channels-last memory;
-NumPy and CuPy ops work on any strides, so no one downstream needs to know.
+runs at once. Results are returned the same way, as NCHW views of channels-last memory
+(col2im makes an exception for images with few channels); NumPy and CuPy ops work on any
+strides, so no one downstream needs to know.
 """
 from .. import backend
 
@@ -66,14 +67,18 @@ def col2im(cols, image_shape, kernel_size, out_size, stride, padding, dilation):
     N, C, H, W = image_shape
     (KH, KW), (OH, OW) = kernel_size, out_size
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
-    cols = cols.reshape(N, OH, OW, KH, KW, C)
-    padded = xp.zeros((N, H + 2 * ph, W + 2 * pw, C), dtype=cols.dtype)
+    cols = cols.reshape(N, OH, OW, KH, KW, C).transpose(0, 5, 3, 4, 1, 2)  # (N, C, KH, KW, OH, OW)
+    padded_size = (H + 2 * ph, W + 2 * pw)
+    if C >= 8:  # channels-last memory: each += below moves runs of C contiguous floats
+        padded = xp.zeros((N,) + padded_size + (C,), dtype=cols.dtype).transpose(0, 3, 1, 2)
+    else:  # with few channels (RGB) those runs are too short: run along image rows instead
+        padded = xp.zeros((N, C) + padded_size, dtype=cols.dtype)
     # One strided slice per kernel offset: all N*OH*OW windows at once, no loop over pixels.
     # (Within one offset the target pixels are distinct, so plain += is safe; no add.at.)
     for kh in range(KH):
         for kw in range(KW):
             rows = slice(kh * dh, kh * dh + sh * (OH - 1) + 1, sh)
             columns = slice(kw * dw, kw * dw + sw * (OW - 1) + 1, sw)
-            target = padded[:, rows, columns, :]  # a view into `padded`
-            target += cols[:, :, :, kh, kw, :]
-    return padded[:, ph:ph + H, pw:pw + W, :].transpose(0, 3, 1, 2)
+            target = padded[:, :, rows, columns]  # a view into `padded`
+            target += cols[:, :, kh, kw]
+    return padded[:, :, ph:ph + H, pw:pw + W]
