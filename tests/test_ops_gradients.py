@@ -224,3 +224,10 @@ def test_bce(device, data):
 def test_to_device_and_dtype_are_differentiable(device):
     x = make_tensor(mg.backend.np.random.default_rng(5).normal(size=(2, 3)), "cpu")
     check_both_orders(lambda x: (x.to(device) ** 2).to("cpu"), [x])
+
+
+def test_bce_gradient_is_finite_at_saturated_probabilities():
+    # sigmoid(20) is exactly 1.0 in float32; the textbook gradient would be inf - inf = nan
+    x = mg.tensor([20.0, 0.0], requires_grad=True)
+    mg.binary_cross_entropy(mg.sigmoid(x), mg.tensor([1.0, 1.0])).backward()
+    assert x.grad.numpy().tolist() == [0.0, -0.25]

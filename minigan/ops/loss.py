@@ -55,9 +55,26 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean"):
     return _reduce(BCEWithLogits()(input, target), reduction)
 
 
+class BCE(Function):
+    """l = -[t max(log p, -100) + (1-t) max(log(1-p), -100)] (clamped like PyTorch, so p = 0
+    or 1 gives a large finite loss);  dp = dy (p - t) / max(p (1-p), 1e-12),
+    dt = dy [max(log(1-p), -100) - max(log p, -100)]. The dp form stays finite at p = 0 or 1
+    where the textbook -t/p + (1-t)/(1-p) gives inf - inf."""
+
+    def forward(self, p, t):
+        xp = backend.get_array_module(p)
+        floor = p.dtype.type(-100)
+        with_log = xp.maximum(xp.log(p), floor), xp.maximum(xp.log(1 - p), floor)
+        return -(t * with_log[0] + (1 - t) * with_log[1])
+
+    def backward(self, gy):
+        p, t = self.inputs
+        gp = gy * (p - t) / clip(p * (1.0 - p), min=1e-12)
+        gt = gy * (clip(log(1.0 - p), min=-100.0) - clip(log(p), min=-100.0))
+        return gp, gt
+
+
 def binary_cross_entropy(input, target, reduction="mean"):
-    """-[t log p + (1-t) log(1-p)] for probabilities p; logs are clamped at -100 like PyTorch,
-    so p = 0 or 1 gives a large finite loss instead of inf."""
+    """Binary cross entropy on probabilities ``input`` in [0, 1]."""
     _check_same_shape("binary_cross_entropy", input, target)
-    loss = -(target * clip(log(input), min=-100.0) + (1.0 - target) * clip(log(1.0 - input), min=-100.0))
-    return _reduce(loss, reduction)
+    return _reduce(BCE()(input, target), reduction)
