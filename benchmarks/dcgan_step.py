@@ -91,7 +91,10 @@ def torch_step(size, width, batch, nz, device):
     return step
 
 
-def timed(step):
+def timed(step, pause):
+    # Idle BLAS/OpenMP worker threads of the library that just ran spin for a while before
+    # sleeping; on 2 cores they would steal time from the other library's step.
+    time.sleep(pause)
     start = time.perf_counter()
     step()
     return time.perf_counter() - start
@@ -106,6 +109,7 @@ def main():
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--no-torch", action="store_true")
+    parser.add_argument("--pause", type=float, default=0.3, help="seconds of rest before each timed step")
     args = parser.parse_args()
     use_torch = torch is not None and not args.no_torch
     torch_device = "cuda" if args.device.startswith("cuda") else "cpu"
@@ -122,9 +126,9 @@ def main():
                 theirs()
         times_ours, times_theirs, ratios = [], [], []
         for _ in range(args.steps):
-            times_ours.append(timed(ours))
+            times_ours.append(timed(ours, args.pause))
             if theirs:
-                times_theirs.append(timed(theirs))
+                times_theirs.append(timed(theirs, args.pause))
                 ratios.append(times_ours[-1] / times_theirs[-1])
         line = f"{size}x{size} width {width}: minigan {statistics.median(times_ours):.3f} s/step"
         if theirs:

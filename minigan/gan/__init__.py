@@ -1,0 +1,20 @@
+"""The GAN toolkit: objectives, penalties, tricks, spectral norm, models and a trainer.
+
+Read in this order: ``objectives.py`` (what each player minimises), ``penalties.py`` (keeping
+D smooth), ``tricks.py``, ``spectral_norm.py``, ``virtual_batchnorm.py``, ``ema.py``,
+``models.py``, ``conditional.py``, and ``trainer.py`` (the loop). Docs: ``docs/08_gan_*.md``.
+"""
+from .objectives import (OBJECTIVES, Objective, get_objective, minimax_d_loss, minimax_g_loss,
+                         nonsaturating_g_loss, lsgan_d_loss, lsgan_g_loss, wasserstein_d_loss,
+                         wasserstein_g_loss, hinge_d_loss, hinge_g_loss, rasgan_d_loss,
+                         rasgan_g_loss, ralsgan_d_loss, ralsgan_g_loss)
+from .penalties import clip_weights, gradient_penalty, r1_penalty
+from .tricks import (add_instance_noise, instance_noise_std, feature_matching_loss,
+                     minibatch_stddev, MinibatchStdDev, HistoricalAverage)
+from .spectral_norm import spectral_norm
+from .virtual_batchnorm import VirtualBatchNorm, ReferenceBatch
+from .ema import EMA
+from .models import (DCGANGenerator, DCGANDiscriminator, dcgan_init, MLPGenerator,
+                     MLPDiscriminator)
+from .conditional import ConditionalMLPGenerator, ConditionalMLPDiscriminator
+from .trainer import GANTrainer, NonFiniteLossError

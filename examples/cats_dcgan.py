@@ -1,0 +1,410 @@
+"""Train a DCGAN on cat faces: the whole job, from images to sample grids and checkpoints.
+
+    python examples/cats_dcgan.py                     # built-in procedural cats, ~5 min on a CPU
+    python examples/cats_dcgan.py --device cuda       # 64x64, the DCGAN paper's recipe, on a GPU
+    python examples/cats_dcgan.py --data ~/cats --flip   # any folder of images
+    python examples/cats_dcgan.py --resume            # continue runs/cats where it stopped
+
+With no arguments it uses the GPU when CuPy sees one, else the CPU, and picks settings for
+that device (`CPU_DEFAULTS`, `GPU_DEFAULTS`); every flag overrides them. The output folder
+(``--out``, default ``runs/cats``) receives:
+
+    config.json        the settings of the run
+    samples/           a grid of the same 64 noise vectors every --sample-every steps
+    final.png          the last grid;  progress.gif: all grids as an animation
+    interpolation.png  walks between random points of the latent space, one per row
+    losses.png         G and D losses and D's outputs against the step;  metrics.csv: the numbers
+    checkpoint.npz     models, optimizers, EMA weights, step and random states (for --resume
+                       and examples/sample.py), written atomically
+    cache/             the drawn or decoded images, so the next run starts at once
+
+Ctrl-C finishes the current step, saves a checkpoint and stops; ``--resume`` then continues
+bit for bit as if never stopped. A NaN or infinite loss stops the run with a message and
+leaves the last good checkpoint in place. See docs/09_training_cats.md.
+"""
+import argparse
+import contextlib
+import csv
+import hashlib
+import inspect
+import json
+import os
+import signal
+import sys
+import time
+
+from tqdm import tqdm
+
+import minigan
+import minigan.data.cats
+from minigan import backend, optim
+from minigan.backend import np
+from minigan.creation import default_generator
+from minigan.data import ImageBatches, load_image_folder, procedural_cats
+from minigan.gan import (OBJECTIVES, DCGANDiscriminator, DCGANGenerator, GANTrainer,
+                         NonFiniteLossError, dcgan_init)
+from minigan.utils import atomic_savez, save_gif, save_image
+from minigan.utils.io import atomic_open
+
+# The GPU settings are the DCGAN paper's: 64x64, width 64, batch 128, Adam lr 2e-4. The CPU
+# ones were tuned to draw clear cats in about 5 minutes on 2 cores (docs/09_training_cats.md):
+# 32x32 images, narrow networks (a step costs ~width^2), a dataset drawn in seconds, and twice
+# the paper's learning rate, because the run has only 1,000 steps to get somewhere.
+CPU_DEFAULTS = dict(image_size=32, ngf=48, ndf=32, batch_size=64, num_images=4000, steps=1000,
+                    lr=4e-4)
+GPU_DEFAULTS = dict(image_size=64, ngf=64, ndf=64, batch_size=128, num_images=20000, epochs=25,
+                    lr=2e-4)
+COMMON_DEFAULTS = dict(beta1=0.5, nz=100, loss="ns", seed=0, out="runs/cats", flip=False,
+                       ema=None, data=None, n_critic=None)
+# What --resume may change; anything else must match the checkpoint (or be left out).
+RESUMABLE = {"steps", "epochs", "sample_every", "checkpoint_every", "device", "out"}
+CHECKPOINT = "checkpoint.npz"
+
+
+# ----------------------------------------------------------------------------- settings
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description="Train a DCGAN on cat faces "
+                                            "(see docs/09_training_cats.md).")
+    # Every default is None here, so `resolve_config` can tell what was typed.
+    p.add_argument("--device", help="cpu or cuda (default: cuda when CuPy sees a GPU)")
+    p.add_argument("--data", help="a folder of images (default: the built-in procedural cats)")
+    p.add_argument("--image-size", type=int, help="32 or 64 (default: 32 on cpu, 64 on cuda)")
+    p.add_argument("--flip", action="store_true", default=None, help="random left-right flips")
+    p.add_argument("--num-images", type=int,
+                   help="procedural cats to draw (4000 on cpu), or use only N --data images")
+    p.add_argument("--steps", type=int, help="generator updates in total (1000 on cpu)")
+    p.add_argument("--epochs", type=int, help="passes over the data (instead of --steps)")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float, help="Adam learning rate (4e-4 on cpu, 2e-4 on cuda)")
+    p.add_argument("--beta1", type=float, help="Adam beta1 (0.5, as DCGAN)")
+    p.add_argument("--nz", type=int, help="length of the noise vector z (100)")
+    p.add_argument("--ngf", type=int, help="generator width")
+    p.add_argument("--ndf", type=int, help="discriminator width")
+    p.add_argument("--loss", choices=sorted(OBJECTIVES), help="GAN objective (default: ns)")
+    p.add_argument("--n-critic", type=int, help="D updates per G update (1; 5 for wgan*)")
+    p.add_argument("--ema", type=float, nargs="?", const=0.999, metavar="DECAY",
+                   help="sample from an exponential moving average of G (decay 0.999)")
+    p.add_argument("--seed", type=int, help="seeds initialisation, noise and batch order (0)")
+    p.add_argument("--out", help="output folder (default: runs/cats)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+    p.add_argument("--sample-every", type=int, help="steps between sample grids (~20 per run)")
+    p.add_argument("--checkpoint-every", type=int, help="steps between checkpoints (~10 per run)")
+    return p.parse_args(argv)
+
+
+def resolve_config(args):
+    """The run's settings: typed flags, then the checkpoint's (with --resume), then defaults."""
+    given = {k: v for k, v in vars(args).items() if v is not None and k != "resume"}
+    if given.get("steps") is not None and given.get("epochs") is not None:
+        raise SystemExit("give --steps or --epochs, not both")
+    device = given.get("device") or ("cuda" if backend.cuda_available() else "cpu")
+    device = backend.parse_device(device)
+    out = given.get("out", COMMON_DEFAULTS["out"])
+    saved = _saved_config(out) if args.resume else None
+    if saved is not None:
+        clashes = [f"--{k.replace('_', '-')} {v} (checkpoint: {saved.get(k)})"
+                   for k, v in given.items() if k not in RESUMABLE and v != saved.get(k)]
+        if clashes:
+            raise SystemExit(f"--resume continues the run in {out}, which used other settings: "
+                             f"{', '.join(clashes)}. Drop these flags, or start a new run with "
+                             f"another --out.")
+        if "steps" in given or "epochs" in given:  # a new length replaces the old one
+            saved = {k: v for k, v in saved.items() if k not in ("steps", "epochs")}
+        config = {**saved, **given}
+    else:
+        defaults = dict(GPU_DEFAULTS if device.startswith("cuda") else CPU_DEFAULTS)
+        if "steps" in given or "epochs" in given:
+            defaults.pop("steps", None)
+            defaults.pop("epochs", None)
+        if given.get("data"):
+            defaults.pop("num_images")  # a folder: all of its images
+        config = {**COMMON_DEFAULTS, **defaults, **given}
+    config.update(device=device, out=out)
+    if config.get("n_critic") is None:
+        config["n_critic"] = 5 if config["loss"].startswith("wgan") else 1
+    return config
+
+
+def _saved_config(out):
+    path = os.path.join(out, CHECKPOINT)
+    if not os.path.exists(path):
+        print(f"--resume: no checkpoint in {out}, starting a new run")
+        return None
+    return minigan.load(path)["config"]
+
+
+# --------------------------------------------------------------------------------- data
+def load_images(config):
+    """uint8 images N x H x W x 3: the procedural cats, or a folder (decoded once, cached)."""
+    size, limit = config["image_size"], config.get("num_images")
+    cache_dir = os.path.join(config["out"], "cache")
+    if config.get("data"):
+        images = load_image_folder(config["data"], size, cache_dir=cache_dir)
+        return images[:limit] if limit else images
+    return _procedural_cats_cached(limit, size, cache_dir)
+
+
+def _procedural_cats_cached(n, size, cache_dir):
+    """Drawing cats takes ~2 ms each; keep them for resumed and repeated runs. The file name
+    holds a hash of the drawing code, so a changed drawing is never served from the cache."""
+    code = hashlib.sha256(inspect.getsource(minigan.data.cats).encode()).hexdigest()[:12]
+    path = os.path.join(cache_dir, f"procedural-cats-{n}-{size}px-{code}.npz")
+    if os.path.exists(path):
+        try:
+            with np.load(path) as saved:
+                return saved["images"]
+        except Exception:  # a damaged cache file: draw the cats again
+            pass
+    print(f"drawing {n} procedural cat faces of {size}x{size}...")
+    images = procedural_cats(n, image_size=size, seed=0)
+    atomic_savez(path, images=images)
+    return images
+
+
+# ----------------------------------------------------------------------------- the run
+def build(config, images):
+    """Models, optimizers, the trainer and the batch iterator, all seeded from config."""
+    minigan.manual_seed(config["seed"])  # layer initialisation draws from minigan's generator
+    G = DCGANGenerator(nz=config["nz"], ngf=config["ngf"], image_size=config["image_size"])
+    D = DCGANDiscriminator(ndf=config["ndf"], image_size=config["image_size"])
+    G.apply(dcgan_init)
+    D.apply(dcgan_init)
+    G.to(config["device"])
+    D.to(config["device"])
+    betas = (config["beta1"], 0.999)
+    trainer = GANTrainer(G, D, optim.Adam(G.parameters(), lr=config["lr"], betas=betas),
+                         optim.Adam(D.parameters(), lr=config["lr"], betas=betas),
+                         objective=config["loss"], n_critic=config["n_critic"],
+                         ema_decay=config["ema"], seed=config["seed"], num_samples=64)
+    # On a GPU the uint8 dataset is copied over once, and batches are cut on the device.
+    on_gpu = config["device"].startswith("cuda")
+    batches = ImageBatches(images, config["batch_size"], seed=config["seed"], flip=config["flip"],
+                           device=config["device"], preload=on_gpu and images.nbytes < 2**31)
+    return trainer, batches
+
+
+def total_steps(config, batches):
+    if config.get("steps") is not None:
+        return config["steps"]
+    return config["epochs"] * len(batches) // config["n_critic"]
+
+
+def save_checkpoint(path, trainer, batches, config):
+    """Everything a resumed run needs. `minigan.save` writes a temporary file and renames
+    it over the old checkpoint, so a crash mid-write never destroys the last good one."""
+    for name, net in (("generator", trainer.G), ("discriminator", trainer.D)):
+        for p in net.parameters():  # one reduction per tensor, only when checkpointing
+            if not bool(backend.get_array_module(p.data).isfinite(p.data).all()):
+                raise NonFiniteLossError(trainer.step, f"a {name} weight", "not finite")
+    minigan.save({"trainer": trainer.state_dict(), "batches": batches.state_dict(),
+                  "minigan_rng": default_generator().bit_generator.state, "config": config}, path)
+
+
+def load_checkpoint(path, trainer, batches):
+    state = minigan.load(path)
+    trainer.load_state_dict(state["trainer"])
+    batches.load_state_dict(state["batches"])
+    default_generator().bit_generator.state = state["minigan_rng"]
+
+
+@contextlib.contextmanager
+def ctrl_c_finishes_the_step():
+    """The first Ctrl-C only sets ``stop["requested"]``: the loop finishes its step, saves
+    and stops, so a checkpoint never holds a half-done update. A second Ctrl-C stops at once."""
+    stop = {"requested": False, "hard": False}
+
+    def handler(signum, frame):
+        if stop["requested"]:
+            stop["hard"] = True
+            raise KeyboardInterrupt
+        stop["requested"] = True
+        tqdm.write("Ctrl-C: finishing this step, then saving a checkpoint (again to quit now)")
+
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread: signals cannot be caught here
+        previous = None
+    try:
+        yield stop
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def train(config, resume=False, callback=None):
+    """Run (or continue) the training described by ``config``; returns a summary dict.
+
+    ``callback(trainer, log)``, if given, runs after every step (tests use it to interrupt).
+    """
+    out = config["out"]
+    os.makedirs(os.path.join(out, "samples"), exist_ok=True)
+    checkpoint = os.path.join(out, CHECKPOINT)
+    images = load_images(config)
+    trainer, batches = build(config, images)
+    steps = total_steps(config, batches)
+    if resume and os.path.exists(checkpoint):
+        load_checkpoint(checkpoint, trainer, batches)
+        print(f"resumed from {checkpoint} at step {trainer.step}")
+    elif os.path.exists(checkpoint):
+        print(f"note: starting a new run; {checkpoint} will be replaced (--resume continues it)")
+    _write_json(os.path.join(out, "config.json"), {**config, "total_steps": steps,
+                                                    "num_images_used": int(len(images))})
+    sample_every = config.get("sample_every") or max(1, steps // 20)
+    checkpoint_every = config.get("checkpoint_every") or max(1, steps // 10)
+    source = f"images from {config['data']}" if config.get("data") else "procedural cats"
+    print(f"DCGAN on {len(images)} {source} ({config['image_size']}x{config['image_size']}) on "
+          f"{config['device']}: G {_count(trainer.G)} and D {_count(trainer.D)} parameters, "
+          f"{steps} steps of batch {config['batch_size']} -> {out}")
+
+    stream = _forever(batches)
+    saved = {"step": trainer.step if os.path.exists(checkpoint) and resume else None}
+
+    def save():
+        save_checkpoint(checkpoint, trainer, batches, config)
+        saved["step"] = trainer.step
+
+    status, message, in_step = "finished", None, False
+    bar = tqdm(total=steps, initial=trainer.step, unit="step", dynamic_ncols=True)
+    speed = _Speed(config["batch_size"] * config["n_critic"], trainer.step)
+    with ctrl_c_finishes_the_step() as stop:
+        try:
+            while trainer.step < steps:
+                in_step = True
+                log = trainer.train_step(lambda: next(stream))
+                in_step = False
+                step = trainer.step
+                bar.update(1)
+                bar.set_postfix({"loss_D": f"{log['loss_D']:.3f}",
+                                 "loss_G": f"{log['loss_G']:.3f}", "D(x)": f"{log['D(x)']:.2f}",
+                                 "D(G(z))": f"{log['D(G(z))']:.2f}", "img/s": speed(step),
+                                 "epoch": batches.epoch}, refresh=False)
+                if step % sample_every == 0 or step == steps:
+                    grid = os.path.join(out, "samples", f"step_{step:06d}.png")
+                    save_image(trainer.sample(), grid)
+                if step % checkpoint_every == 0 or step == steps:
+                    save()
+                    write_reports(out, trainer)
+                if callback is not None:
+                    callback(trainer, log)
+                if stop["requested"]:
+                    raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            status = "interrupted"
+            if in_step or stop["hard"]:  # cut off mid-update: the model is half a step on
+                message = f"interrupted mid-step; {_kept(checkpoint, saved['step'])}"
+            else:
+                save()
+                message = (f"interrupted: saved {checkpoint} at step {trainer.step}; "
+                           f"continue with --resume")
+        except NonFiniteLossError as error:
+            status = "diverged"
+            kept = _kept(checkpoint, saved["step"])
+            message = f"stopped: {error} Nothing was saved after this; {kept}."
+        finally:
+            bar.close()
+    write_reports(out, trainer)
+    summary = {"status": status, "step": trainer.step, "total_steps": steps, "out": out,
+               "checkpoint": checkpoint, "message": message}
+    if status == "finished":
+        save_image(trainer.sample(), os.path.join(out, "final.png"))
+        save_interpolation(trainer, os.path.join(out, "interpolation.png"), config["seed"])
+        summary["final_grid"] = os.path.join(out, "final.png")
+        message = f"done: see {summary['final_grid']}, losses.png and progress.gif in {out}"
+    print(message or status)
+    return summary
+
+
+# ------------------------------------------------------------------------------ outputs
+def write_reports(out, trainer):
+    """metrics.csv, losses.png and progress.gif, from the trainer's history and the grids
+    saved so far (both survive a resume: history is in the checkpoint, grids are files)."""
+    if not trainer.history:
+        return
+    columns = list(dict.fromkeys(["step"] + [k for row in trainer.history for k in row]))
+    with atomic_open(os.path.join(out, "metrics.csv"), "w") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(trainer.history)
+    from minigan.utils.plots import plot_losses  # matplotlib loads slowly: only when plotting
+    plot_losses(trainer.history, os.path.join(out, "losses.png"),
+                smoothing=0.9 if len(trainer.history) > 50 else 0.0,
+                title=f"DCGAN losses, {trainer.step} steps")
+    frames = sorted(f for f in os.listdir(os.path.join(out, "samples"))
+                    if f.startswith("step_") and int(f[5:11]) <= trainer.step)
+    if frames:
+        from PIL import Image
+        pictures = [np.asarray(Image.open(os.path.join(out, "samples", f)).convert("RGB"))
+                    for f in frames]
+        save_gif(pictures, os.path.join(out, "progress.gif"), duration_ms=250)
+
+
+def slerp(z0, z1, t):
+    """Spherical interpolation. z ~ N(0, I) in many dimensions lies near a sphere of radius
+    sqrt(nz); the straight line between two such points dips inside it, where G never
+    looked during training, while the arc stays on it (White 2016)."""
+    cos = np.sum(z0 * z1) / (np.linalg.norm(z0) * np.linalg.norm(z1))
+    omega = np.arccos(np.clip(cos, -1.0, 1.0))
+    if omega < 1e-6:
+        return (1 - t) * z0 + t * z1
+    return (np.sin((1 - t) * omega) * z0 + np.sin(t * omega) * z1) / np.sin(omega)
+
+
+def save_interpolation(trainer, path, seed, rows=6, columns=10):
+    """Each row walks from one random z to another: smooth changes mean G learned a
+    continuous map, not a lookup table of training images."""
+    rng = np.random.default_rng([seed, 1])  # its own generator: training randomness untouched
+    ends = rng.standard_normal((rows, 2, trainer.nz))
+    z = np.stack([slerp(a, b, t) for a, b in ends for t in np.linspace(0, 1, columns)])
+    noise = minigan.tensor(z, dtype=trainer.dtype, device=trainer.device)
+    save_image(trainer.sample(noise), path, nrow=columns)
+
+
+def _kept(checkpoint, step):
+    if step is None:
+        return "no checkpoint was written"
+    return f"the last good checkpoint, {checkpoint} from step {step}, is kept"
+
+
+def _write_json(path, obj):
+    with atomic_open(path, "w") as f:
+        json.dump(obj, f, indent=2)
+        f.write("\n")
+
+
+def _count(model):
+    n = sum(p.size for p in model.parameters())
+    return f"{n / 1e6:.2f}M" if n >= 1e5 else f"{n / 1e3:.1f}k"
+
+
+def _forever(batches):
+    """Batches without end; each pass is an epoch, and `batches` remembers where it is."""
+    while True:
+        yield from batches
+
+
+class _Speed:
+    """Images per second over the last few seconds (the bar's own rate counts steps)."""
+
+    def __init__(self, images_per_step, step):
+        self.images_per_step, self.mark = images_per_step, (time.perf_counter(), step)
+        self.value = "-"
+
+    def __call__(self, step):
+        now = time.perf_counter()
+        seconds = now - self.mark[0]
+        if seconds >= 2.0:
+            self.value = f"{(step - self.mark[1]) * self.images_per_step / seconds:.0f}"
+            self.mark = (now, step)
+        return self.value
+
+
+def main(argv=None, callback=None):
+    """Parse ``argv`` (default: the command line), train, return the summary."""
+    args = parse_args(argv)
+    config = resolve_config(args)
+    return train(config, resume=args.resume, callback=callback)
+
+
+if __name__ == "__main__":
+    result = main()
+    sys.exit({"finished": 0, "interrupted": 130, "diverged": 1}[result["status"]])

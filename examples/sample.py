@@ -1,0 +1,54 @@
+"""Draw new cats from a trained generator.
+
+    python examples/sample.py --checkpoint runs/cats/checkpoint.npz --n 64 --out grid.png
+    python examples/sample.py --checkpoint runs/cats/checkpoint.npz --ema --seed 7
+
+The checkpoint written by ``examples/cats_dcgan.py`` holds the run's settings, so the
+generator is rebuilt with the right size and width; only its weights are loaded. ``--ema``
+uses the moving average of the weights (runs trained with ``--ema``), which usually gives
+cleaner images. See docs/09_training_cats.md.
+"""
+import argparse
+import math
+
+import minigan
+from minigan.backend import np
+from minigan.gan import DCGANGenerator
+from minigan.utils import save_image
+
+
+def load_generator(path, ema=False, device="cpu"):
+    """The generator of a cats_dcgan checkpoint, in eval mode (batch norm uses its running
+    statistics, so each image is independent of the others in its batch)."""
+    checkpoint = minigan.load(path)
+    config, state = checkpoint["config"], checkpoint["trainer"]
+    if ema and state["ema"] is None:
+        raise SystemExit(f"{path} has no EMA weights: that run was trained without --ema")
+    G = DCGANGenerator(nz=config["nz"], ngf=config["ngf"], image_size=config["image_size"])
+    G.load_state_dict(state["ema"] if ema else state["generator"])
+    return G.to(device).eval(), config
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="Sample images from a cats_dcgan checkpoint.")
+    p.add_argument("--checkpoint", required=True, help="e.g. runs/cats/checkpoint.npz")
+    p.add_argument("--n", type=int, default=64, help="how many images (64)")
+    p.add_argument("--out", default="samples.png", help="image file for the grid")
+    p.add_argument("--ema", action="store_true", help="use the EMA weights")
+    p.add_argument("--seed", type=int, default=0, help="seeds the noise vectors")
+    p.add_argument("--nrow", type=int, help="images per row (default: a square grid)")
+    p.add_argument("--device", default="cpu")
+    args = p.parse_args(argv)
+    if args.n < 1:
+        raise SystemExit(f"--n must be at least 1, got {args.n}")
+    G, config = load_generator(args.checkpoint, args.ema, args.device)
+    z = np.random.default_rng(args.seed).standard_normal((args.n, config["nz"]))
+    with minigan.no_grad():
+        images = G(minigan.tensor(z, dtype="float32", device=args.device))
+    save_image(images, args.out, nrow=args.nrow or math.ceil(math.sqrt(args.n)))
+    print(f"saved {args.n} samples to {args.out}")
+    return args.out
+
+
+if __name__ == "__main__":
+    main()

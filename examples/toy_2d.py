@@ -1,0 +1,138 @@
+"""Train a GAN on 2-D toy data (8 Gaussians on a ring, or a 5x5 grid) and measure mode collapse.
+
+    python3 examples/toy_2d.py --dataset ring --loss ns --steps 3000 --seed 0 \\
+        --samples-out ring.npy --out runs/ring
+
+writes 2,500 generated points to ``ring.npy``, prints how many modes they cover, the share of
+high-quality points (within 3 std of a mode) and the reverse KL between mode histograms, and
+(with ``--out``) saves a scatter plot and the loss curves. Every trick of `minigan.gan` has a
+flag; ``benchmarks/toy_modes.py`` runs this over seeds. See ``docs/08_toy_benchmark.md``.
+"""
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import numpy as np  # noqa: E402  (host side: data and metrics)
+
+import minigan  # noqa: E402
+from minigan import optim  # noqa: E402
+from minigan.data.toy import sample_toy, toy_modes, mode_coverage  # noqa: E402
+from minigan.gan import (GANTrainer, MLPGenerator, MLPDiscriminator, ReferenceBatch,  # noqa: E402
+                         ConditionalMLPGenerator, ConditionalMLPDiscriminator, OBJECTIVES)
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--dataset", choices=["ring", "grid"], default="ring")
+    p.add_argument("--loss", choices=sorted(OBJECTIVES), default="ns")
+    p.add_argument("--steps", type=int, default=3000, help="generator updates")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--samples-out", required=True, help=".npy file for 2,500 generated points")
+    p.add_argument("--out", help="folder for the scatter plot and loss curves")
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--nz", type=int, default=2, help="latent dimension")
+    p.add_argument("--hidden", type=int, default=128)
+    p.add_argument("--layers", type=int, default=3)
+    p.add_argument("--d-hidden", type=int, default=None, help="D's width (default: --hidden)")
+    p.add_argument("--batchnorm", action="store_true", help="batch norm in G's hidden layers")
+    p.add_argument("--lr-g", type=float, default=1e-3)
+    p.add_argument("--lr-d", type=float, default=1e-3)
+    p.add_argument("--beta1", type=float, default=0.5)
+    p.add_argument("--beta2", type=float, default=0.999)
+    p.add_argument("--lr-decay", action="store_true", help="decay both learning rates linearly to 0")
+    p.add_argument("--n-critic", type=int, default=1)
+    p.add_argument("--gp", type=float, default=None, help="gradient penalty weight")
+    p.add_argument("--r1", type=float, default=0.0, help="R1 penalty gamma")
+    p.add_argument("--clip", type=float, default=None, help="WGAN weight clipping c")
+    p.add_argument("--label-smoothing", type=float, default=1.0, help="real label, e.g. 0.9")
+    p.add_argument("--instance-noise", type=float, default=0.0, help="initial noise std")
+    p.add_argument("--feature-matching", action="store_true")
+    p.add_argument("--mbstd", action="store_true", help="minibatch stddev feature in D")
+    p.add_argument("--spectral-norm", action="store_true", help="spectral norm in D")
+    p.add_argument("--historical", type=float, default=0.0, help="historical averaging weight")
+    p.add_argument("--ema", type=float, default=None, help="EMA decay of G weights, e.g. 0.999")
+    p.add_argument("--vbn", action="store_true", help="virtual batch norm in G")
+    p.add_argument("--conditional", action="store_true", help="condition on the mode index")
+    return p.parse_args(argv)
+
+
+def build(args, num_modes):
+    if args.conditional:
+        G = ConditionalMLPGenerator(num_modes, args.nz, args.hidden, args.layers)
+        D = ConditionalMLPDiscriminator(num_modes, 2, args.d_hidden or args.hidden, args.layers,
+                                        spectral_norm=args.spectral_norm)
+        return G, D
+    reference_size = 64
+    norm = "virtual" if args.vbn else "batch" if args.batchnorm else None
+    G = MLPGenerator(args.nz, args.hidden, args.layers, 2, norm=norm, reference_size=reference_size)
+    if args.vbn:  # the reference batch: noise drawn once, passed through G with every batch
+        G = ReferenceBatch(G, minigan.randn(reference_size, args.nz))
+    D = MLPDiscriminator(2, args.d_hidden or args.hidden, args.layers, spectral_norm=args.spectral_norm,
+                         minibatch_std=args.mbstd)
+    return G, D
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    minigan.manual_seed(args.seed)  # model initialisation
+    data_rng = np.random.default_rng(args.seed + 1000)
+    modes, _ = toy_modes(args.dataset)
+    # Standardise the data, as images are scaled to [-1, 1]: the networks see coordinates
+    # of spread ~1 (the grid spans +-4), and the samples are scaled back at the end.
+    scale = float(modes.std())
+    G, D = build(args, len(modes))
+    betas = (args.beta1, args.beta2)
+    g_opt = optim.Adam(G.parameters(), lr=args.lr_g, betas=betas)
+    d_opt = optim.Adam(D.parameters(), lr=args.lr_d, betas=betas)
+    trainer = GANTrainer(G, D, g_opt, d_opt, objective=args.loss, n_critic=args.n_critic,
+                         gp_weight=args.gp, clip_value=args.clip, r1_gamma=args.r1,
+                         real_label=args.label_smoothing, instance_noise=args.instance_noise,
+                         noise_anneal_steps=args.steps // 2, feature_matching=args.feature_matching,
+                         historical_weight=args.historical, ema_decay=args.ema,
+                         num_classes=len(modes) if args.conditional else None,
+                         seed=args.seed, num_samples=2500)
+
+    def batches():
+        while True:
+            x = sample_toy(args.dataset, args.batch_size, data_rng)
+            if args.conditional:  # the label of a point is the index of its mode
+                labels = np.linalg.norm(x[:, None] - modes[None], axis=2).argmin(axis=1)
+                yield x / scale, labels
+            else:
+                yield x / scale
+
+    def decay(trainer, log):
+        if args.lr_decay:
+            for opt, lr in ((g_opt, args.lr_g), (d_opt, args.lr_d)):
+                for group in opt.param_groups:
+                    group["lr"] = lr * (1 - trainer.step / args.steps)
+
+    def report(trainer, log):
+        if trainer.step % max(1, args.steps // 10) == 0 or trainer.step == args.steps:
+            print(f"step {trainer.step:6d}  loss_D {log['loss_D']:.4f}  loss_G {log['loss_G']:.4f}"
+                  f"  D(x) {log['D(x)']:.3f}  D(G(z)) {log['D(G(z))']:.3f}", flush=True)
+
+    start = time.time()
+    trainer.fit(batches(), args.steps, callbacks=[decay, report])
+    samples = trainer.sample().numpy() * scale
+    np.save(args.samples_out, samples.astype(np.float32))
+    metrics = mode_coverage(samples, args.dataset)
+    print(f"modes covered {metrics['modes_covered']}/{len(modes)}  high quality "
+          f"{100 * metrics['high_quality_fraction']:.1f}%  reverse KL {metrics['reverse_kl']:.4f}"
+          f"  ({time.time() - start:.0f} s)")
+    if args.out:
+        from minigan.utils.plots import plot_toy_scatter, plot_losses
+        os.makedirs(args.out, exist_ok=True)
+        real = sample_toy(args.dataset, 2500, np.random.default_rng(0))
+        title = (f"{args.dataset}, {args.loss}: {metrics['modes_covered']}/{len(modes)} modes, "
+                 f"{100 * metrics['high_quality_fraction']:.0f}% high quality")
+        plot_toy_scatter(real, samples, os.path.join(args.out, "scatter.png"), title, modes=modes)
+        plot_losses(trainer.history, os.path.join(args.out, "losses.png"))
+    return metrics
+
+
+if __name__ == "__main__":
+    main()

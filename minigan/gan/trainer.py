@@ -1,0 +1,295 @@
+"""`GANTrainer`: the alternating GAN training loop, small enough to read in one go.
+
+One *step* is one generator update, after ``n_critic`` discriminator updates:
+
+    for each of n_critic batches x:            # D step: learn to tell x from G(z)
+        z ~ N(0, I);  fake = G(z)
+        L_D = d_loss(D(x), D(fake.detach()))  (+ penalties)     -> update D only
+    L_G = g_loss(D(fake))                      # G step: fool the D that was just updated
+                                                                -> update G only
+
+Two rules keep the players apart. The D step must not train G: it sees ``fake.detach()``,
+so no gradient reaches G. The G step must not train D: D's parameters are frozen
+(``requires_grad_(False)``) while G's loss is backpropagated *through* D, and only G's
+optimizer steps. D stays in training mode in the G step, as in the PyTorch DCGAN example,
+so its batch norm layers normalise the fake batch with that batch's own statistics.
+
+Everything random (noise, instance noise, penalty interpolation) comes from the trainer's
+own seeded generator, saved in `state_dict` with the models and optimizers, so a run that
+is stopped and resumed continues exactly. See ``docs/08_gan_basics.md``.
+"""
+import contextlib
+import math
+
+from .. import backend
+from ..autograd import Tensor, no_grad
+from ..creation import randn
+from ..ops import mean, sigmoid
+from .ema import EMA
+from .objectives import get_objective, minimax_d_loss
+from .penalties import clip_weights, gradient_penalty, r1_penalty
+from .tricks import (add_instance_noise, instance_noise_std, feature_matching_loss,
+                     HistoricalAverage)
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss became NaN or infinite: training has diverged and cannot go on."""
+
+    def __init__(self, step, name, value):
+        self.step, self.name, self.value = step, name, value
+        super().__init__(f"{name} is {value} at step {step}: training diverged. Try a lower "
+                         f"learning rate, a gradient penalty, or spectral normalisation.")
+
+
+@contextlib.contextmanager
+def _frozen(module):
+    """Parameters of ``module`` stop requiring grad inside the block (no .grad is written)."""
+    params = [p for p in module.parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad = False
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad = True
+
+
+class GANTrainer:
+    """Alternating updates of ``generator`` (G) and ``discriminator`` (D).
+
+    objective       name in `OBJECTIVES` ("ns", "wgan-gp", "hinge", ...) or an `Objective`
+    n_critic        D updates per G update (5 for WGAN)
+    gp_weight       WGAN-GP weight lambda (None: the objective's default, 10 for "wgan-gp")
+    clip_value      WGAN weight clipping c (None: the objective's default)
+    r1_gamma        weight of the R1 penalty on real data (0: off)
+    real_label      one-sided label smoothing for the minimax/ns objectives (e.g. 0.9)
+    instance_noise  initial std of noise added to D's inputs, annealed linearly to 0
+                    over ``noise_anneal_steps`` steps
+    feature_matching  G matches the mean of D.features(x) instead of fooling D
+    historical_weight  weight of the historical-averaging penalty, for both nets (0: off)
+    ema_decay       keep an exponential moving average of G's weights (e.g. 0.999)
+    num_classes     conditional GAN: batches are (x, labels); G(z, y) and D(x, y)
+    seed            seeds the trainer's random generator
+    num_samples     size of the fixed noise batch used by `sample` to show progress
+    """
+
+    def __init__(self, generator, discriminator, g_optimizer, d_optimizer, objective="ns",
+                 n_critic=1, gp_weight=None, clip_value=None, r1_gamma=0.0, real_label=1.0,
+                 instance_noise=0.0, noise_anneal_steps=0, feature_matching=False,
+                 historical_weight=0.0, ema_decay=None, num_classes=None, seed=0,
+                 num_samples=64):
+        self.G, self.D = generator, discriminator
+        self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
+        self.objective = get_objective(objective)
+        if n_critic < 1:
+            raise ValueError(f"GANTrainer: n_critic must be at least 1, got {n_critic}")
+        self.n_critic = n_critic
+        self.gp_weight = self.objective.gp_weight if gp_weight is None else gp_weight
+        self.clip_value = self.objective.clip_value if clip_value is None else clip_value
+        self.r1_gamma, self.real_label = r1_gamma, real_label
+        if real_label != 1.0 and self.objective.d_loss is not minimax_d_loss:
+            raise ValueError("GANTrainer: label smoothing (real_label) applies to the minimax "
+                             "and non-saturating objectives only")
+        self.instance_noise, self.noise_anneal_steps = instance_noise, noise_anneal_steps
+        self.feature_matching = feature_matching
+        self.num_classes = num_classes
+        self.rng = backend.np.random.default_rng(seed)  # host generator, as in minigan.creation
+        first = next(generator.parameters())
+        self.device, self.dtype = first.device, first.dtype
+        self.nz = generator.nz
+        self.fixed_noise = self.noise(num_samples)
+        self.fixed_labels = None
+        if num_classes:  # the progress samples cycle through the classes
+            self.fixed_labels = Tensor(backend.xp_for(self.device).arange(num_samples) % num_classes)
+        self.ema = EMA(generator, ema_decay) if ema_decay else None
+        self.historical = None
+        if historical_weight:
+            self.historical = {"D": HistoricalAverage(discriminator.parameters(), historical_weight),
+                               "G": HistoricalAverage(generator.parameters(), historical_weight)}
+        self.step = 0
+        self.history = []  # one dict of logged numbers per step
+        self._batches, self._iterator = None, None
+
+    # ---------------------------------------------------------------------------- helpers
+    def noise(self, n):
+        """z ~ N(0, I) of shape (n, nz), from the trainer's generator."""
+        return randn(n, self.nz, dtype=self.dtype, device=self.device, generator=self.rng)
+
+    def _as_batch(self, batch):
+        """A batch is ``x`` or ``(x, labels)``; x may be a Tensor or a host array."""
+        x, labels = batch if isinstance(batch, (tuple, list)) else (batch, None)
+        if not isinstance(x, Tensor):
+            x = Tensor(backend.to_device(x, self.device, self.dtype))
+        if self.num_classes and labels is None:
+            raise ValueError("GANTrainer: a conditional GAN (num_classes set) needs "
+                             "(x, labels) batches")
+        if labels is not None and not isinstance(labels, Tensor):
+            labels = Tensor(backend.to_device(labels, self.device))
+        return x, labels
+
+    def _call(self, net, x, labels):
+        return net(x) if labels is None else net(x, labels)
+
+    def _features(self, x, labels):
+        return self.D.features(x) if labels is None else self.D.features(x, labels)
+
+    def _with_noise(self, x):
+        std = instance_noise_std(self.step, self.instance_noise, self.noise_anneal_steps)
+        return add_instance_noise(x, std, generator=self.rng)
+
+    def _mean_output(self, scores):
+        """What D says on average: a probability for logits, the raw score for critics."""
+        scores = scores.detach()
+        return mean(scores if self.objective.critic else sigmoid(scores)).item()
+
+    def _checked(self, name, loss):
+        value = loss.item()
+        if not math.isfinite(value):
+            raise NonFiniteLossError(self.step, name, value)
+        return value
+
+    # ------------------------------------------------------------------------ the updates
+    def d_step(self, real, fake, labels=None):
+        """One D update on a real batch and a generated batch (detached here: no gradient
+        reaches G). Returns the logged numbers."""
+        self.d_optimizer.zero_grad()
+        real_in, fake_in = self._with_noise(real), self._with_noise(fake.detach())
+        real_out = self._call(self.D, real_in, labels)
+        fake_out = self._call(self.D, fake_in, labels)
+        if self.real_label != 1.0:
+            loss = minimax_d_loss(real_out, fake_out, real_label=self.real_label)
+        else:
+            loss = self.objective.d_loss(real_out, fake_out)
+        log = {"D(x)": self._mean_output(real_out), "D(G(z))": self._mean_output(fake_out)}
+        if self.gp_weight:
+            gp = gradient_penalty(lambda x: self._call(self.D, x, labels), real_in, fake_in,
+                                  self.gp_weight, generator=self.rng)
+            log["gradient_penalty"] = gp.item()
+            loss = loss + gp
+        if self.r1_gamma:
+            r1 = r1_penalty(lambda x: self._call(self.D, x, labels), real_in, self.r1_gamma)
+            log["r1_penalty"] = r1.item()
+            loss = loss + r1
+        if self.historical:
+            loss = loss + self.historical["D"].penalty()
+        log["loss_D"] = self._checked("loss_D", loss)
+        loss.backward()
+        self.d_optimizer.step()
+        if self.clip_value:
+            clip_weights(self.D, self.clip_value)
+        if self.historical:
+            self.historical["D"].update()
+        return log
+
+    def g_step(self, fake, real=None, labels=None):
+        """One G update on a generated batch that still has its graph back to G. D is
+        frozen: its parameters get no gradient and its optimizer does not step."""
+        self.g_optimizer.zero_grad()
+        with _frozen(self.D):
+            fake_in = self._with_noise(fake)
+            if self.feature_matching:
+                loss = feature_matching_loss(self._features(self._with_noise(real), labels),
+                                             self._features(fake_in, labels))
+            else:
+                fake_out = self._call(self.D, fake_in, labels)
+                real_out = None
+                if self.objective.g_needs_real:
+                    real_out = self._call(self.D, self._with_noise(real), labels)
+                loss = self.objective.g_loss(fake_out, real_out)
+            if self.historical:
+                loss = loss + self.historical["G"].penalty()
+            value = self._checked("loss_G", loss)
+            loss.backward()
+        self.g_optimizer.step()
+        if self.historical:
+            self.historical["G"].update()
+        if self.ema is not None:
+            self.ema.update(self.G)
+        return {"loss_G": value}
+
+    def train_step(self, next_batch):
+        """n_critic D updates then one G update; ``next_batch()`` returns a real batch."""
+        for i in range(self.n_critic):
+            real, labels = self._as_batch(next_batch())
+            z = self.noise(real.shape[0])
+            last = i == self.n_critic - 1
+            if last:  # this fake batch is reused by the G step, so it keeps its graph
+                fake = self._call(self.G, z, labels)
+            else:
+                with no_grad():
+                    fake = self._call(self.G, z, labels)
+            log = self.d_step(real, fake, labels)
+        log.update(self.g_step(fake, real, labels))
+        self.step += 1
+        log["step"] = self.step
+        self.history.append(log)
+        return log
+
+    def fit(self, batches, steps, callbacks=()):
+        """Train for ``steps`` more steps. ``batches`` is an endless iterator of real batches,
+        or a re-iterable one (a data loader), iterated again when it runs out (an epoch). Each callback is called as
+        ``callback(trainer, log)`` after every step (sampling, checkpoints, printing)."""
+        if batches is not self._batches:
+            self._batches, self._iterator = batches, iter(batches)
+
+        def next_batch():
+            try:
+                return next(self._iterator)
+            except StopIteration:  # a new epoch
+                self._iterator = iter(self._batches)
+                return next(self._iterator)
+
+        for _ in range(steps):
+            log = self.train_step(next_batch)
+            for callback in callbacks:
+                callback(self, log)
+        return self.history
+
+    # ---------------------------------------------------------------------------- sampling
+    def sample(self, noise=None, labels=None, use_ema=True):
+        """Samples from G (or its EMA copy) in eval mode, without a graph; the fixed noise
+        (and class cycle) by default, so successive calls show progress on the same z."""
+        noise = self.fixed_noise if noise is None else noise
+        if labels is None and self.num_classes:
+            labels = self.fixed_labels[:noise.shape[0]]
+        net = self.ema.module if (use_ema and self.ema is not None) else self.G
+        was_training = net.training
+        net.eval()
+        with no_grad():
+            out = self._call(net, noise, labels)
+        net.train(was_training)
+        return out
+
+    # ------------------------------------------------------------------------ checkpoints
+    def state_dict(self):
+        """Everything needed to resume exactly: for ``minigan.save(trainer.state_dict(), path)``."""
+        return {
+            "step": self.step,
+            "generator": self.G.state_dict(),
+            "discriminator": self.D.state_dict(),
+            "g_optimizer": self.g_optimizer.state_dict(),
+            "d_optimizer": self.d_optimizer.state_dict(),
+            "ema": self.ema.state_dict() if self.ema is not None else None,
+            "historical": {k: h.state_dict() for k, h in self.historical.items()}
+            if self.historical else None,
+            "rng": self.rng.bit_generator.state,
+            "fixed_noise": self.fixed_noise,
+            "history": self.history,
+        }
+
+    def load_state_dict(self, state):
+        self.step = int(state["step"])
+        self.G.load_state_dict(state["generator"])
+        self.D.load_state_dict(state["discriminator"])
+        self.g_optimizer.load_state_dict(state["g_optimizer"])
+        self.d_optimizer.load_state_dict(state["d_optimizer"])
+        if self.ema is not None:
+            self.ema.load_state_dict(state["ema"])
+        if self.historical:
+            for key, h in self.historical.items():
+                h.load_state_dict(state["historical"][key])
+        self.rng.bit_generator.state = state["rng"]
+        noise = state["fixed_noise"]
+        noise = noise.data if isinstance(noise, Tensor) else noise
+        self.fixed_noise = Tensor(backend.to_device(noise, self.device, self.dtype))
+        self.history = [dict(row) for row in state["history"]]

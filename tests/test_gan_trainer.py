@@ -1,0 +1,168 @@
+"""The GAN training loop: each step trains only the player whose turn it is, runs are
+reproducible and resumable, divergence stops with a clear error, and a short run on toy data
+moves the generated points towards the data (docs/08_gan_basics.md)."""
+import numpy as np
+import pytest
+
+import minigan
+from minigan import nn, optim
+from minigan.data.toy import sample_toy, toy_modes
+from minigan.gan import (GANTrainer, NonFiniteLossError, MLPGenerator, MLPDiscriminator,
+                         ConditionalMLPGenerator, ConditionalMLPDiscriminator)
+
+
+def make_trainer(seed=0, objective="ns", hidden=16, batch_norm=False, device="cpu", **options):
+    minigan.manual_seed(seed)
+    G = MLPGenerator(nz=2, hidden=hidden, num_layers=2, norm="batch" if batch_norm else None)
+    D = MLPDiscriminator(hidden=hidden, num_layers=2)
+    if batch_norm:  # a D with batch norm, to watch its running statistics
+        D.body = nn.Sequential(nn.Linear(2, hidden), nn.BatchNorm1d(hidden), nn.LeakyReLU(0.2))
+    G.to(device), D.to(device)
+    return GANTrainer(G, D, optim.Adam(G.parameters(), lr=2e-3, betas=(0.5, 0.999)),
+                      optim.Adam(D.parameters(), lr=2e-3, betas=(0.5, 0.999)),
+                      objective=objective, seed=seed, num_samples=16, **options)
+
+
+def ring_batches(seed=0, n=32):
+    rng = np.random.default_rng(seed)
+    while True:
+        yield sample_toy("ring", n, rng)
+
+
+def snapshot(module):
+    return {k: v.numpy().copy() for k, v in module.state_dict().items()}
+
+
+def same(a, b):
+    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_d_step_does_not_backpropagate_into_g(device):
+    trainer = make_trainer(device=device)
+    G_before, D_before = snapshot(trainer.G), snapshot(trainer.D)
+    real = minigan.tensor(sample_toy("ring", 8, 0), device=device)
+    fake = trainer.G(trainer.noise(8))  # still attached to G's graph
+    trainer.d_step(real, fake)
+    assert all(p.grad is None for p in trainer.G.parameters())
+    assert same(snapshot(trainer.G), G_before)
+    assert not same(snapshot(trainer.D), D_before)
+
+
+def test_g_step_does_not_update_d_and_d_stays_in_training_mode():
+    trainer = make_trainer(batch_norm=True)
+    D_params = {k: v.numpy().copy() for k, v in trainer.D.named_parameters()}
+    running_mean = trainer.D.body[1].running_mean.numpy().copy()
+    fake = trainer.G(trainer.noise(8))
+    trainer.g_step(fake)
+    assert all(p.grad is None for p in trainer.D.parameters())   # D was frozen
+    assert all(p.requires_grad for p in trainer.D.parameters())  # ... and unfrozen after
+    assert all(np.array_equal(v.numpy(), D_params[k]) for k, v in trainer.D.named_parameters())
+    assert all(p.grad is not None for p in trainer.G.parameters())
+    # Standard DCGAN code runs D in training mode here: batch statistics, running stats move.
+    assert trainer.D.training
+    assert not np.array_equal(trainer.D.body[1].running_mean.numpy(), running_mean)
+
+
+def test_n_critic_d_updates_per_g_update():
+    trainer = make_trainer(objective="wgan-gp", n_critic=3)
+    trainer.fit(ring_batches(), 2)
+    d_steps = {s["step"] for s in trainer.d_optimizer.state.values()}
+    g_steps = {s["step"] for s in trainer.g_optimizer.state.values()}
+    assert d_steps == {6} and g_steps == {2}
+    assert trainer.step == 2 and "gradient_penalty" in trainer.history[-1]
+
+
+def test_log_has_losses_and_d_outputs():
+    trainer = make_trainer()
+    log = trainer.fit(ring_batches(), 1)[-1]
+    assert {"loss_D", "loss_G", "D(x)", "D(G(z))", "step"} <= set(log)
+    assert 0 < log["D(x)"] < 1 and 0 < log["D(G(z))"] < 1  # probabilities for logit losses
+
+
+def test_seeded_runs_are_identical():
+    a, b = make_trainer(seed=3), make_trainer(seed=3)
+    a.fit(ring_batches(1), 5)
+    b.fit(ring_batches(1), 5)
+    assert a.history == b.history
+    assert same(snapshot(a.G), snapshot(b.G)) and same(snapshot(a.D), snapshot(b.D))
+    assert np.array_equal(a.sample().numpy(), b.sample().numpy())
+
+
+def test_resume_from_a_checkpoint_continues_exactly(tmp_path):
+    options = dict(ema_decay=0.9, instance_noise=0.1, noise_anneal_steps=10, objective="wgan-gp")
+    straight = make_trainer(**options)
+    straight.fit(ring_batches(2), 6)
+
+    first = make_trainer(**options)
+    batches = ring_batches(2)
+    first.fit(batches, 3)
+    minigan.save(first.state_dict(), tmp_path / "ckpt.npz")
+    resumed = make_trainer(seed=99, **options)  # different init and RNG: all must be restored
+    resumed.load_state_dict(minigan.load(tmp_path / "ckpt.npz"))
+    resumed.fit(batches, 3)
+
+    assert resumed.step == 6 and resumed.history == straight.history
+    assert same(snapshot(resumed.G), snapshot(straight.G))
+    assert same(snapshot(resumed.ema.module), snapshot(straight.ema.module))
+    assert same(snapshot(resumed.D), snapshot(straight.D))
+
+
+def test_a_nan_loss_stops_training_with_a_clear_error():
+    trainer = make_trainer()
+    trainer.fit(ring_batches(), 2)
+    trainer.D.head.weight.data[...] = np.nan
+    with pytest.raises(NonFiniteLossError, match="loss_D is nan at step 2"):
+        trainer.fit(ring_batches(), 1)
+
+
+def test_weight_clipping_and_label_smoothing_options():
+    trainer = make_trainer(objective="wgan")  # clip_value 0.01 by default
+    trainer.fit(ring_batches(), 1)
+    assert all(np.abs(p.numpy()).max() <= 0.01 for p in trainer.D.parameters())
+    with pytest.raises(ValueError, match="label smoothing"):
+        make_trainer(objective="hinge", real_label=0.9)
+
+
+@pytest.mark.parametrize("options", [dict(objective="rasgan"), dict(feature_matching=True),
+                                     dict(r1_gamma=1.0, historical_weight=0.1),
+                                     dict(objective="ns", real_label=0.9, instance_noise=0.1,
+                                          noise_anneal_steps=5)])
+def test_every_option_trains(options):
+    trainer = make_trainer(**options)
+    trainer.fit(ring_batches(), 2)
+    assert all(np.isfinite(v) for v in trainer.history[-1].values())
+
+
+def mean_distance_to_nearest_mode(points, name="ring"):
+    modes, _ = toy_modes(name)
+    return np.linalg.norm(points[:, None] - modes[None], axis=2).min(axis=1).mean()
+
+
+def test_a_short_run_moves_samples_towards_the_data():
+    trainer = make_trainer(hidden=32)
+    before = mean_distance_to_nearest_mode(trainer.sample().numpy())
+    trainer.fit(ring_batches(n=64), 150)
+    after = mean_distance_to_nearest_mode(trainer.sample().numpy())
+    assert after < 0.5 * before, (before, after)
+
+
+def test_conditional_gan_samples_the_chosen_mode():
+    minigan.manual_seed(0)
+    modes, _ = toy_modes("ring")
+    G = ConditionalMLPGenerator(8, nz=2, hidden=32, num_layers=2)
+    D = ConditionalMLPDiscriminator(8, hidden=32, num_layers=2)
+    trainer = GANTrainer(G, D, optim.Adam(G.parameters(), lr=2e-3, betas=(0.5, 0.999)),
+                         optim.Adam(D.parameters(), lr=2e-3, betas=(0.5, 0.999)),
+                         num_classes=8, seed=0, num_samples=16)
+
+    def batches(rng=np.random.default_rng(0)):
+        while True:
+            x = sample_toy("ring", 64, rng)
+            yield x, np.linalg.norm(x[:, None] - modes[None], axis=2).argmin(axis=1)
+    trainer.fit(batches(), 200)
+    hits = 0
+    for k in range(8):
+        points = trainer.sample(trainer.noise(20), minigan.tensor(np.full(20, k))).numpy()
+        nearest = np.linalg.norm(points[:, None] - modes[None], axis=2).argmin(axis=1)
+        hits += (nearest == k).sum()
+    assert hits / 160 > 0.8, hits
