@@ -4,40 +4,6 @@ state_dict keys like ``"0.weight"`` come from."""
 from .module import Module
 
 
-class Sequential(Module):
-    """``Sequential(a, b, c)(x) == c(b(a(x)))``. Also ``Sequential(OrderedDict(name=module))``."""
-
-    def __init__(self, *modules):
-        super().__init__()
-        if len(modules) == 1 and isinstance(modules[0], dict):
-            for name, module in modules[0].items():
-                self.add_module(name, module)
-        else:
-            for i, module in enumerate(modules):
-                self.add_module(str(i), module)
-
-    def forward(self, x):
-        for module in self._modules.values():
-            x = module(x)
-        return x
-
-    def __getitem__(self, index):
-        modules = list(self._modules.values())
-        if isinstance(index, slice):
-            return Sequential(*modules[index])
-        return modules[index]
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
-
 class ModuleList(Module):
     """A list of modules whose parameters the parent can see (a plain Python list hides them)."""
 
@@ -49,7 +15,7 @@ class ModuleList(Module):
     def __getitem__(self, index):
         modules = list(self._modules.values())
         if isinstance(index, slice):
-            return ModuleList(modules[index])
+            return type(self)().extend(modules[index])  # a Sequential slice stays a Sequential
         return modules[index]
 
     def __setitem__(self, index, module):
@@ -70,3 +36,20 @@ class ModuleList(Module):
         for module in modules:
             self.append(module)
         return self
+
+
+class Sequential(ModuleList):
+    """``Sequential(a, b, c)(x) == c(b(a(x)))``. Also ``Sequential(OrderedDict(name=module))``."""
+
+    def __init__(self, *modules):
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], dict):
+            for name, module in modules[0].items():
+                self.add_module(name, module)
+        else:
+            self.extend(modules)
+
+    def forward(self, x):
+        for module in self._modules.values():
+            x = module(x)
+        return x
