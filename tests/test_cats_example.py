@@ -19,10 +19,10 @@ from PIL import Image
 import minigan
 from minigan.backend import np
 
-EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
-sys.path.insert(0, str(EXAMPLES))
-import cats_dcgan  # noqa: E402
-import sample  # noqa: E402
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # examples/ is a folder of scripts, not an installed package
+from examples import cats_dcgan, sample  # noqa: E402
 
 TINY = ["--device", "cpu", "--image-size", "16", "--ngf", "4", "--ndf", "4", "--nz", "8",
         "--num-images", "16", "--batch-size", "8", "--lr", "1e-3"]
@@ -84,6 +84,17 @@ def test_a_run_writes_every_output(straight):
     with Image.open(out / "progress.gif") as gif:
         assert gif.n_frames == 2
     assert Image.open(out / "interpolation.png").size == (10 * 18 + 2, 6 * 18 + 2)
+
+
+def test_the_run_stays_on_the_device(device, tmp_path):
+    """On "strict" (CuPy's rules on the CPU) and, with ``pytest --device cuda``, on a GPU: the
+    dataset preloaded on the device, training, sampling, checkpoint, resume and sample.py."""
+    flags = ["--device", device, "--steps", "2", "--ema", "0.9", "--flip"]
+    assert train(tmp_path, *flags)["status"] == "finished"
+    assert train(tmp_path, "--resume", "--device", device, "--steps", "3")["step"] == 3
+    path = sample.main(["--checkpoint", str(tmp_path / "checkpoint.npz"), "--ema", "--n", "4",
+                        "--device", device, "--out", str(tmp_path / "four.png")])
+    assert Image.open(path).size == (2 * 18 + 2, 2 * 18 + 2)
 
 
 def test_resume_is_bit_identical_to_an_uninterrupted_run(straight, tmp_path):
