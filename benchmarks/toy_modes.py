@@ -2,8 +2,8 @@
 
     python3 benchmarks/toy_modes.py --seeds 5 --jobs 2 --out runs/toy_modes
 
-runs ``examples/toy_2d.py`` for every (configuration, dataset, seed), scores the 2,500 saved
-points with `minigan.data.toy.mode_coverage`, and prints a Markdown table of mean +- std over
+runs ``examples/toy_2d.py`` for every (configuration, dataset, seed) not already done in
+``--out``, scores the 2,500 saved points with `minigan.data.toy.mode_coverage`, and prints a Markdown table of mean +- std over
 seeds (the one in ``docs/08_toy_benchmark.md``). The scatter plots of seed 0 are copied to
 ``--figures`` (docs/figures by default). Each run is a separate process with one BLAS thread,
 so ``--jobs`` runs share the CPU without oversubscribing it.
@@ -11,7 +11,6 @@ so ``--jobs`` runs share the CPU without oversubscribing it.
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -30,8 +29,12 @@ CONFIGS = {
     "vanilla": ["--loss", "ns"],
     # Tuned (docs/08_toy_benchmark.md lists what was tried): two time-scale learning rates
     # decayed linearly to 0, minibatch stddev in D, samples from an EMA of G.
-    "best": ["--loss", "ns", "--lr-d", "2e-3", "--lr-g", "5e-4", "--lr-decay", "--ema", "0.99",
-             "--mbstd"],
+    "ttur-mbstd": ["--loss", "ns", "--lr-d", "2e-3", "--lr-g", "5e-4", "--lr-decay", "--ema",
+                   "0.99", "--mbstd"],
+    # The vanilla recipe plus minibatch stddev in D and samples from an EMA of G.
+    "mbstd-ema": ["--loss", "ns", "--ema", "0.99", "--mbstd"],
+    # ... and both learning rates decayed linearly to 0.
+    "mbstd-ema-decay": ["--loss", "ns", "--ema", "0.99", "--mbstd", "--lr-decay"],
 }
 DATASETS = {"ring": [], "grid": []}
 
@@ -43,20 +46,32 @@ def run_one(config, dataset, seed, out):
     command = [sys.executable, os.path.join(ROOT, "examples", "toy_2d.py"), "--dataset", dataset,
                "--seed", str(seed), "--samples-out", samples, "--out", folder,
                *COMMON, *CONFIGS[config], *DATASETS[dataset]]
+    done = os.path.join(folder, "metrics.json")
+    if os.path.exists(done):  # finished in an earlier invocation: reuse (delete to rerun)
+        with open(done) as f:
+            return (config, dataset, seed), json.load(f)
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     start = time.time()
     with open(os.path.join(folder, "log.txt"), "w") as log:
         subprocess.run(command, check=True, stdout=log, stderr=subprocess.STDOUT, env=env)
     metrics = mode_coverage(np.load(samples), dataset)
     metrics["seconds"] = time.time() - start
+    with open(done, "w") as f:
+        json.dump(metrics, f)
     print(f"{config:8s} {dataset:5s} seed {seed}: {metrics}", flush=True)
     return (config, dataset, seed), metrics
+
+
+def copy_small(source, target):
+    """Copy a plot as a 64-colour palette PNG (about a third of the size) for the docs."""
+    from PIL import Image
+    Image.open(source).convert("RGB").quantize(colors=64).save(target, optimize=True)
 
 
 def table(results, seeds):
     lines = ["| configuration | dataset | modes covered | high-quality samples (%) | reverse KL | time per run (s) |",
              "| --- | --- | --- | --- | --- | --- |"]
-    for config in CONFIGS:
+    for config in sorted({c for c, _, _ in results}, key=list(CONFIGS).index):
         for dataset in DATASETS:
             rows = [results[(config, dataset, s)] for s in seeds if (config, dataset, s) in results]
             if not rows:
@@ -91,10 +106,10 @@ def main():
     for config in args.configs:
         for dataset in args.datasets:
             run = os.path.join(args.out, f"{config}_{dataset}_0")
-            shutil.copy(os.path.join(run, "scatter.png"),
-                        os.path.join(args.figures, f"toy_{dataset}_{config}.png"))
-            shutil.copy(os.path.join(run, "losses.png"),
-                        os.path.join(args.figures, f"toy_losses_{dataset}_{config}.png"))
+            copy_small(os.path.join(run, "scatter.png"),
+                       os.path.join(args.figures, f"toy_{dataset}_{config}.png"))
+            copy_small(os.path.join(run, "losses.png"),
+                       os.path.join(args.figures, f"toy_losses_{dataset}_{config}.png"))
     print(table(results, seeds))
 
 

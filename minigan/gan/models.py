@@ -66,7 +66,8 @@ class DCGANDiscriminator(Module):
             mult *= 2
         self.body = Sequential(*layers)
         self.mbstd = MinibatchStdDev() if minibatch_std else None
-        self.head = sn(Conv2d(ndf * mult + int(minibatch_std), 1, 4, 1, 0, bias=False))  # 4x4 -> 1x1
+        # 4x4 -> 1x1: one logit per image
+        self.head = sn(Conv2d(ndf * mult + int(minibatch_std), 1, 4, 1, 0, bias=False))
 
     def features(self, x):
         return self.body(x)
@@ -110,7 +111,8 @@ class MLPGenerator(Module):
             elif norm == "virtual":
                 layers.append(VirtualBatchNorm(hidden, reference_size))
             elif norm is not None:
-                raise ValueError(f"MLPGenerator: norm must be None, 'batch' or 'virtual', got {norm!r}")
+                raise ValueError(f"MLPGenerator: norm must be None, 'batch' or 'virtual', "
+                                 f"got {norm!r}")
             layers.append(ReLU())
             width = hidden
         layers.append(Linear(width, out_features))

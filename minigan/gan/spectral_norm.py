@@ -67,7 +67,8 @@ def spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12, dim=No
     whose weight is (in, out, KH, KW) (PyTorch's convention).
     """
     if n_power_iterations <= 0:
-        raise ValueError(f"spectral_norm: n_power_iterations must be positive, got {n_power_iterations}")
+        raise ValueError(f"spectral_norm: n_power_iterations must be positive, "
+                         f"got {n_power_iterations}")
     if hasattr(module, "_spectral_norm"):
         raise RuntimeError(f"spectral_norm: {type(module).__name__}.{name} is already normalised")
     weight = module._parameters.get(name)

@@ -100,12 +100,14 @@ class GANTrainer:
         self.fixed_noise = self.noise(num_samples)
         self.fixed_labels = None
         if num_classes:  # the progress samples cycle through the classes
-            self.fixed_labels = Tensor(backend.xp_for(self.device).arange(num_samples) % num_classes)
+            classes = backend.xp_for(self.device).arange(num_samples) % num_classes
+            self.fixed_labels = Tensor(classes)
         self.ema = EMA(generator, ema_decay) if ema_decay else None
         self.historical = None
         if historical_weight:
-            self.historical = {"D": HistoricalAverage(discriminator.parameters(), historical_weight),
-                               "G": HistoricalAverage(generator.parameters(), historical_weight)}
+            self.historical = {
+                "D": HistoricalAverage(discriminator.parameters(), historical_weight),
+                "G": HistoricalAverage(generator.parameters(), historical_weight)}
         self.step = 0
         self.history = []  # one dict of logged numbers per step
         self._batches, self._iterator = None, None
@@ -227,8 +229,9 @@ class GANTrainer:
 
     def fit(self, batches, steps, callbacks=()):
         """Train for ``steps`` more steps. ``batches`` is an endless iterator of real batches,
-        or a re-iterable one (a data loader), iterated again when it runs out (an epoch). Each callback is called as
-        ``callback(trainer, log)`` after every step (sampling, checkpoints, printing)."""
+        or a re-iterable one (a data loader), iterated again when it runs out (an epoch).
+        Each callback is called as ``callback(trainer, log)`` after every step (sampling,
+        checkpoints, printing)."""
         if batches is not self._batches:
             self._batches, self._iterator = batches, iter(batches)
 

@@ -98,7 +98,8 @@ class HistoricalAverage:
         with no_grad():
             self.count += 1
             for i, p in enumerate(self.parameters):
-                self.averages[i] = self.averages[i] + (p.data - self.averages[i]) / float(self.count)
+                average = self.averages[i]
+                self.averages[i] = average + (p.data - average) / float(self.count)
 
     def state_dict(self):
         state = {f"average.{i}": avg for i, avg in enumerate(self.averages)}
