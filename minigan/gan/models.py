@@ -49,7 +49,21 @@ class DCGANGenerator(Module):
         return self.main(reshape(z, (z.shape[0], self.nz, 1, 1)))
 
 
-class DCGANDiscriminator(Module):
+class _Discriminator(Module):
+    """Shared by both discriminators: ``body`` (features), an optional minibatch-stddev
+    feature ``mbstd``, and a ``head`` giving one logit per example."""
+
+    def features(self, x):
+        return self.body(x)
+
+    def forward(self, x):
+        h = self.features(x)
+        if self.mbstd is not None:
+            h = self.mbstd(h)
+        return reshape(self.head(h), (x.shape[0],))
+
+
+class DCGANDiscriminator(_Discriminator):
     """``spectral_norm=True`` wraps every conv in `spectral_norm` and drops batch norm (SNGAN);
     ``minibatch_std=True`` appends a batch-diversity channel before the last conv."""
 
@@ -68,15 +82,6 @@ class DCGANDiscriminator(Module):
         self.mbstd = MinibatchStdDev() if minibatch_std else None
         # 4x4 -> 1x1: one logit per image
         self.head = sn(Conv2d(ndf * mult + int(minibatch_std), 1, 4, 1, 0, bias=False))
-
-    def features(self, x):
-        return self.body(x)
-
-    def forward(self, x):
-        h = self.features(x)
-        if self.mbstd is not None:
-            h = self.mbstd(h)
-        return reshape(self.head(h), (x.shape[0],))
 
 
 def dcgan_init(module):
@@ -122,7 +127,7 @@ class MLPGenerator(Module):
         return self.main(z)
 
 
-class MLPDiscriminator(Module):
+class MLPDiscriminator(_Discriminator):
     """points (N, in_features) -> logits (N,): LeakyReLU(0.2) hidden layers, optionally
     spectrally normalised, with an optional minibatch-stddev feature before the output."""
 
@@ -138,11 +143,3 @@ class MLPDiscriminator(Module):
         self.mbstd = MinibatchStdDev() if minibatch_std else None
         self.head = sn(Linear(width + int(minibatch_std), 1))
 
-    def features(self, x):
-        return self.body(x)
-
-    def forward(self, x):
-        h = self.features(x)
-        if self.mbstd is not None:
-            h = self.mbstd(h)
-        return reshape(self.head(h), (x.shape[0],))

@@ -4,7 +4,6 @@ A reduction's gradient spreads ``dy`` back over the reduced elements: every elem
 of a sum gets ``dy``; only the largest element of a max does. ``docs/02_broadcasting.md``.
 """
 from ..autograd import Function
-from .. import backend
 from .shape import normalize_axes, reshape, broadcast_to
 
 
