@@ -180,3 +180,30 @@ def test_toy_example_writes_samples_plots_and_metrics(tmp_path, monkeypatch):
     assert points.shape == (2500, 2) and points.dtype == np.float32
     assert set(metrics) == {"modes_covered", "high_quality_fraction", "reverse_kl"}
     assert (tmp_path / "run" / "scatter.png").exists() and (tmp_path / "run" / "losses.png").exists()
+
+
+@pytest.mark.parametrize("objective", ["ns", "wgan-gp"])
+def test_float32_training_never_computes_in_float64(objective, monkeypatch):
+    # A silent upcast (a float64 constant, a Python-float array) would double memory traffic
+    # and hide itself: every op output of a DCGAN step, double backward included, is float32.
+    from minigan.autograd import Function
+    from minigan.gan import DCGANDiscriminator, DCGANGenerator
+    seen = set()
+    call = Function.__call__
+
+    def spy(self, *inputs):
+        outputs = call(self, *inputs)
+        for y in outputs if isinstance(outputs, tuple) else (outputs,):
+            seen.add((type(self).__name__, str(y.dtype)))
+        return outputs
+
+    monkeypatch.setattr(Function, "__call__", spy)
+    minigan.manual_seed(0)
+    G, D = DCGANGenerator(nz=8, ngf=4, image_size=32), DCGANDiscriminator(ndf=4, image_size=32)
+    trainer = GANTrainer(G, D, optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999)),
+                         optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999)),
+                         objective=objective, num_samples=4)
+    real = minigan.rand(4, 3, 32, 32) * 2 - 1
+    trainer.fit(iter([real] * 2), steps=1)
+    assert seen and {dtype for _, dtype in seen} == {"float32"}, sorted(seen)
+    assert all(p.dtype == np.float32 for p in list(G.parameters()) + list(D.parameters()))
