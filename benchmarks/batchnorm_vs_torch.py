@@ -7,13 +7,13 @@ discriminator's batch norm sizes, and prints the median times and their ratio.
 PyTorch is only used here, as a yardstick; minigan does not depend on it.
 """
 import argparse
-import time
 
 import numpy as np
 import torch
 
 import minigan
 from minigan.ops.norm import batch_norm
+from timing import clock  # benchmarks/timing.py
 
 SHAPES = [(64, 64, 32, 32), (64, 128, 16, 16), (64, 256, 8, 8), (64, 512, 4, 4)]
 
@@ -46,12 +46,6 @@ def torch_step(shape, rng):
     return step
 
 
-def timed(step):
-    start = time.perf_counter()
-    step()
-    return time.perf_counter() - start
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=20)
@@ -65,7 +59,7 @@ def main():
     for shape in SHAPES:
         ours, theirs = minigan_step(shape, rng), torch_step(shape, rng)
         ours(), theirs()  # warm up
-        times = np.array([(timed(ours), timed(theirs)) for _ in range(args.repeats)])
+        times = np.array([(clock(ours), clock(theirs)) for _ in range(args.repeats)])
         mine, ref = np.median(times, axis=0) * 1e3
         ratio = np.median(times[:, 0] / times[:, 1])
         print(f"{str(shape):>20} {mine:11.2f} {ref:9.2f} {ratio:6.2f}")

@@ -13,12 +13,12 @@ its default, NCHW-contiguous tensors. ``--contiguous`` gives minigan NCHW-contig
 """
 import argparse
 import statistics
-import time
 
 import numpy as np
 import torch
 
 import minigan as mg
+from timing import clock  # benchmarks/timing.py
 
 # (kind, in_channels, out_channels, input size, kernel, stride, padding)
 LAYERS = [
@@ -54,15 +54,6 @@ def network_layout(array, channels_last):
     if not channels_last:
         return np.ascontiguousarray(array)
     return np.ascontiguousarray(array.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
-
-
-def clock(step, pause):
-    # Idle first: OpenBLAS worker threads spin for ~0.1 s after a matrix product, and
-    # PyTorch's OpenMP threads briefly too; on a few cores they would slow the other library.
-    time.sleep(pause)
-    start = time.perf_counter()
-    step()
-    return time.perf_counter() - start
 
 
 def main():

@@ -10,13 +10,13 @@ minigan / PyTorch. Speed is measured here, never asserted in tests.
 """
 import argparse
 import statistics
-import time
 
 import numpy as np
 
 import minigan as mg
 from minigan import nn, optim
 from minigan.gan.models import DCGANDiscriminator, DCGANGenerator, dcgan_init
+from timing import clock  # benchmarks/timing.py
 
 try:
     import torch
@@ -91,15 +91,6 @@ def torch_step(size, width, batch, nz, device):
     return step
 
 
-def timed(step, pause):
-    # Idle BLAS/OpenMP worker threads of the library that just ran spin for a while before
-    # sleeping; on 2 cores they would steal time from the other library's step.
-    time.sleep(pause)
-    start = time.perf_counter()
-    step()
-    return time.perf_counter() - start
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[32, 64])
@@ -126,9 +117,9 @@ def main():
                 theirs()
         times_ours, times_theirs, ratios = [], [], []
         for _ in range(args.steps):
-            times_ours.append(timed(ours, args.pause))
+            times_ours.append(clock(ours, args.pause))
             if theirs:
-                times_theirs.append(timed(theirs, args.pause))
+                times_theirs.append(clock(theirs, args.pause))
                 ratios.append(times_ours[-1] / times_theirs[-1])
         line = f"{size}x{size} width {width}: minigan {statistics.median(times_ours):.3f} s/step"
         if theirs:
