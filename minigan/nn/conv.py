@@ -4,7 +4,6 @@ see ``docs/03_convolution.md``).
 A DCGAN discriminator shrinks images with strided `Conv2d`; its generator grows noise into
 images with strided `ConvTranspose2d`, the gradient (transpose) of a convolution.
 """
-import math
 
 from ..creation import zeros
 from . import functional as F
@@ -37,11 +36,7 @@ class _ConvNd(Module):
     def reset_parameters(self):
         """As PyTorch: W ~ U(+-1/sqrt(fan_in)) via kaiming_uniform_(a=sqrt(5)), b likewise.
         fan_in comes from weight dim 1, which for ConvTranspose2d is out_channels."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        init.default_reset_(self.weight, self.bias)
 
     def extra_repr(self):
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "

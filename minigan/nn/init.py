@@ -98,3 +98,13 @@ def xavier_uniform_(tensor, gain=1.0, generator=None):
 def xavier_normal_(tensor, gain=1.0, generator=None):
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
+
+
+def default_reset_(weight, bias=None):
+    """PyTorch's default for Linear and convolution layers: ``kaiming_uniform_(a=sqrt(5))``,
+    which makes W ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the bias gets the same bound."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = _calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        uniform_(bias, -bound, bound)

@@ -1,5 +1,4 @@
 """`Linear`: y = x W^T + b, the fully connected layer (math in `minigan.ops.linalg.linear`)."""
-import math
 
 from ..creation import zeros
 from ..ops.linalg import linear
@@ -24,11 +23,7 @@ class Linear(Module):
     def reset_parameters(self):
         """PyTorch's default: kaiming_uniform_(a=sqrt(5)) gives W ~ U(-1/sqrt(fan_in),
         1/sqrt(fan_in)), and the bias gets the same bound."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        init.default_reset_(self.weight, self.bias)
 
     def forward(self, x):
         return linear(x, self.weight, self.bias)
