@@ -155,25 +155,14 @@ def test_matches_pytorch(shape, dtype, training):
 # ---------------------------------------------------------------------------- gradients
 # gradcheck uses a random upstream gradient u (the loss is sum(BN(x) * u)); the test below
 # shows why an all-ones upstream gradient would prove nothing for batch norm.
+@pytest.mark.parametrize("training", [True, False], ids=["training_mode", "eval_mode"])
 @given(case=bn_case())
-def test_gradients_in_training_mode(device, case):
+def test_gradients(device, training, case):
     x, w, b, rm, rv = case
     running_mean, running_var = tensors(device, rm, rv, requires_grad=False)
 
     def fn(x, w, b):
-        return batch_norm(x, running_mean, running_var, w, b, training=True)
-    inputs = tensors(device, x, w, b)
-    assert gradcheck(fn, inputs)
-    assert gradgradcheck(fn, inputs)
-
-
-@given(case=bn_case())
-def test_gradients_in_eval_mode(device, case):
-    x, w, b, rm, rv = case
-    running_mean, running_var = tensors(device, rm, rv, requires_grad=False)
-
-    def fn(x, w, b):
-        return batch_norm(x, running_mean, running_var, w, b, training=False)
+        return batch_norm(x, running_mean, running_var, w, b, training=training)
     inputs = tensors(device, x, w, b)
     assert gradcheck(fn, inputs)
     assert gradgradcheck(fn, inputs)
