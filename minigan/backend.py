@@ -141,9 +141,11 @@ def to_numpy(array):
 def to_device(array, device, dtype=None):
     """``array`` (host or device, or a Python number/list) as an array on ``device``."""
     device = parse_device(device)
-    if device_of(array) == device and not isinstance(array, (int, float, list, tuple)):
+    if not is_array(array):  # Python numbers and lists start out on the host
+        array = numpy.asarray(array)
+    if device_of(array) == device:
         return array if dtype is None else array.astype(dtype, copy=False)
-    host = to_numpy(array) if not isinstance(array, (int, float, list, tuple)) else numpy.asarray(array)
+    host = to_numpy(array)
     if dtype is not None:
         host = host.astype(dtype, copy=False)
     if device == "cpu":

@@ -6,6 +6,7 @@ for the same seed (`manual_seed`).
 """
 from . import backend
 from .autograd import Tensor, DEFAULT_DTYPE
+from .ops.shape import as_shape
 
 _generator = backend.np.random.default_rng(0)
 
@@ -21,10 +22,6 @@ def default_generator():
     return _generator
 
 
-def _shape(shape):
-    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-
-
 def tensor(data, dtype=None, device=None, requires_grad=False):
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
 
@@ -36,11 +33,11 @@ def full(shape, fill_value, dtype=None, device=None, requires_grad=False):
 
 
 def zeros(*shape, dtype=None, device=None, requires_grad=False):
-    return full(_shape(shape), 0, dtype, device, requires_grad)
+    return full(as_shape(shape), 0, dtype, device, requires_grad)
 
 
 def ones(*shape, dtype=None, device=None, requires_grad=False):
-    return full(_shape(shape), 1, dtype, device, requires_grad)
+    return full(as_shape(shape), 1, dtype, device, requires_grad)
 
 
 def zeros_like(x, requires_grad=False):
@@ -58,12 +55,12 @@ def arange(*args, dtype=None, device=None):
 def randn(*shape, dtype=None, device=None, requires_grad=False, generator=None):
     """Standard normal samples (drawn on the host, then moved to ``device``)."""
     rng = generator or _generator
-    data = rng.standard_normal(_shape(shape)).astype(dtype or DEFAULT_DTYPE)
+    data = rng.standard_normal(as_shape(shape)).astype(dtype or DEFAULT_DTYPE)
     return Tensor(data, requires_grad=requires_grad, device=device or backend.get_default_device())
 
 
 def rand(*shape, dtype=None, device=None, requires_grad=False, generator=None):
     """Uniform samples in [0, 1)."""
     rng = generator or _generator
-    data = rng.random(_shape(shape)).astype(dtype or DEFAULT_DTYPE)
+    data = rng.random(as_shape(shape)).astype(dtype or DEFAULT_DTYPE)
     return Tensor(data, requires_grad=requires_grad, device=device or backend.get_default_device())

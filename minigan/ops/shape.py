@@ -173,15 +173,20 @@ class ToDevice(Function):
 
 
 # ----------------------------------------------------------------------- functional API
+def as_shape(args):
+    """``f(2, 3)`` and ``f((2, 3))`` both mean the shape (2, 3), as in PyTorch."""
+    return tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else tuple(args)
+
+
 def reshape(x, *shape):
-    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    shape = as_shape(shape)
     if isinstance(x, Tensor) and tuple(shape) == x.shape:
         return x
     return Reshape(shape)(x)
 
 
 def permute(x, *dims):
-    dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
+    dims = as_shape(dims)
     if sorted(d % x.ndim for d in dims) != list(range(x.ndim)):
         raise ValueError(f"permute: {dims} is not a permutation of the {x.ndim} dims of {x.shape}")
     return Permute(tuple(d % x.ndim for d in dims))(x)
