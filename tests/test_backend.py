@@ -75,3 +75,16 @@ def test_tensor_ops_run_on_strict(device):
     x = mg.tensor(np.arange(4.0), device=device, requires_grad=True)
     (mg.softplus(x) * x).sum().backward()
     assert x.grad.device == device
+
+
+def test_keep_freed_memory_can_be_switched_off(monkeypatch):
+    """minigan asks glibc to keep freed memory (minigan/cpu_memory.py); the switch works,
+    and on glibc the request is accepted."""
+    import platform
+    import sys
+    from minigan import cpu_memory
+    monkeypatch.setenv("MINIGAN_KEEP_FREED_MEMORY", "0")
+    assert cpu_memory.keep_freed_memory() is False
+    monkeypatch.delenv("MINIGAN_KEEP_FREED_MEMORY")
+    if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
+        assert cpu_memory.keep_freed_memory() is True

@@ -196,6 +196,72 @@ def test_float32_stays_float32(device, op):
     assert gg.dtype == np.float32
 
 
+# ------------------------------------------------- the two algorithms, and the threads
+@st.composite
+def phase_cases(draw):
+    """Transposed convolutions that the sub-pixel method can compute: S divides K, no
+    dilation, output_padding <= padding (minigan/ops/subpixel.py)."""
+    stride, taps = draw(pairs(1, 3)), draw(pairs(1, 2))
+    kernel = tuple(s * t for s, t in zip(stride, taps))
+    padding = draw(pairs(0, 2))
+    output_padding = tuple(draw(st.integers(0, min(s - 1, p))) for s, p in zip(stride, padding))
+    size = tuple(draw(st.integers(1 + max(0, -(-(2 * p - k + 1 - op) // s)), 5))
+                 for k, s, p, op in zip(kernel, stride, padding, output_padding))
+    n, c_in, c_out = draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    args = dict(stride=stride, padding=padding, output_padding=output_padding, dilation=(1, 1))
+    return (n, c_in) + size, (c_in, c_out) + kernel, c_out, args, draw(st.booleans())
+
+
+@pytest.mark.parametrize("method", ["col2im", "subpixel"])
+@given(data=st.data())
+def test_both_transposed_algorithms_match_the_definition(device, method, data):
+    """conv_transpose2d picks sub-pixel phases or col2im by a cost estimate; force each."""
+    from minigan.ops import subpixel
+    x_shape, w_shape, c_out, args, with_bias = data.draw(phase_cases())
+    x, w, b = draw_tensors(data, x_shape, w_shape, c_out, with_bias, device)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(subpixel, "worth_it", lambda *_: method == "subpixel")
+        y = mg.conv_transpose2d(x, w, b, **args)
+    expected = conv_transpose2d_loops(x.numpy(), w.numpy(), None if b is None else b.numpy(),
+                                      *(args[k] for k in ("stride", "padding", "output_padding",
+                                                          "dilation")))
+    np.testing.assert_allclose(y.numpy(), expected, rtol=1e-10, atol=1e-10)
+
+
+def test_threads_give_bit_identical_results(monkeypatch):
+    """The copy/add passes split the batch between threads (minigan/ops/parallel.py); each
+    thread writes its own images, so any number of threads gives the same bits."""
+    from minigan.ops import parallel, subpixel
+    monkeypatch.setattr(parallel, "MIN_ELEMENTS", 0)  # share even tiny work
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(5, 6, 8, 8)).astype(np.float32)
+    w_conv = rng.normal(size=(4, 6, 4, 4)).astype(np.float32)
+    w_transposed = rng.normal(size=(6, 4, 4, 4)).astype(np.float32)
+
+    def run():
+        results = []
+        for fn, w in ((mg.conv2d, w_conv), (mg.conv_transpose2d, w_transposed)):
+            tx, tw = mg.tensor(x, requires_grad=True), mg.tensor(w, requires_grad=True)
+            y = fn(tx, tw, stride=2, padding=1)
+            y.backward(mg.tensor(np.cos(np.arange(y.data.size, dtype=np.float32)).reshape(y.shape)))
+            results += [y.numpy(), tx.grad.numpy(), tw.grad.numpy()]
+        return results
+    for method in ("col2im", "subpixel"):
+        monkeypatch.setattr(subpixel, "worth_it", lambda *_: method == "subpixel")
+        monkeypatch.setenv("MINIGAN_NUM_THREADS", "1")
+        one = run()
+        monkeypatch.setenv("MINIGAN_NUM_THREADS", "3")
+        for a, b in zip(one, run()):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_error_bad_thread_count(monkeypatch):
+    from minigan.ops import parallel
+    monkeypatch.setenv("MINIGAN_NUM_THREADS", "two")
+    with pytest.raises(ValueError, match="MINIGAN_NUM_THREADS"):
+        parallel.num_threads()
+
+
 # --------------------------------------------------------------------- PyTorch oracle
 @pytest.mark.parametrize("op", sorted(OPS))
 def test_matches_pytorch_on_a_dcgan_layer(device, op):

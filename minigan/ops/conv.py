@@ -19,6 +19,7 @@ import numbers
 from ..autograd import Function
 from .. import backend
 from .im2col import im2col, col2im, weight_matrix, channels_last
+from . import subpixel
 from .reduce import sum  # minigan's differentiable sum, for the bias gradient
 from .shape import getitem
 
@@ -44,14 +45,17 @@ class Conv2d(Function):
     dx = col2im(dy @ W) = conv_transpose2d(dy, W),  dW = Conv2dGradW(x, dy),
     db = dy summed over N, OH, OW.  See docs/03_convolution.md."""
 
-    def __init__(self, stride, padding, dilation):
+    def __init__(self, stride, padding, dilation, cols=None):
         self.stride, self.padding, self.dilation = stride, padding, dilation
+        self.cols = cols  # im2col(x), when the caller already built it
 
     def forward(self, x, weight, bias=None):
         N, OC, kernel_size = x.shape[0], weight.shape[0], weight.shape[2:]
         OH, OW = conv_output_size(x.shape[2:], kernel_size, self.stride, self.padding,
                                   self.dilation)
-        cols = im2col(x, kernel_size, (OH, OW), self.stride, self.padding, self.dilation)
+        cols = self.cols
+        if cols is None:
+            cols = im2col(x, kernel_size, (OH, OW), self.stride, self.padding, self.dilation)
         self.cols = cols  # kept for the weight gradient, which needs the same matrix
         y = cols @ weight_matrix(weight).T  # (N*OH*OW, OC): the one GEMM
         if bias is not None:
@@ -89,9 +93,14 @@ class ConvTranspose2d(Function):
         OC, kernel_size = weight.shape[1], weight.shape[2:]
         OH, OW = conv_transpose_output_size((H, W), kernel_size, self.stride, self.padding,
                                             self.output_padding, self.dilation)
-        cols = channels_last(x) @ weight_matrix(weight)  # (N*H*W, KH*KW*OC): the one GEMM
-        y = col2im(cols, (N, OC, OH, OW), kernel_size, (H, W), self.stride, self.padding,
-                   self.dilation)
+        phases = subpixel.applies(kernel_size, self.stride, self.padding, self.output_padding,
+                                  self.dilation)
+        if phases and subpixel.worth_it(C, OC, (H, W), kernel_size, self.stride):
+            y = subpixel.conv_transpose2d_phases(x, weight, self.stride, self.padding, (OH, OW))
+        else:
+            cols = channels_last(x) @ weight_matrix(weight)  # (N*H*W, KH*KW*OC): the one GEMM
+            y = col2im(cols, (N, OC, OH, OW), kernel_size, (H, W), self.stride, self.padding,
+                       self.dilation)
         if bias is not None:
             y += bias.reshape(OC, 1, 1)  # y is a fresh array: adding in place is safe
         return y
@@ -99,12 +108,19 @@ class ConvTranspose2d(Function):
     def backward(self, gy):
         x, weight = self.inputs[:2]
         gx = gw = gb = None
+        cols = None  # both gradients need im2col(dy) with windows for x's pixels: build it once
+        size = conv_output_size(gy.shape[2:], weight.shape[2:], self.stride, self.padding,
+                                self.dilation)
+        if x.requires_grad and weight.requires_grad and size == tuple(x.shape[2:]):
+            cols = im2col(gy.data, weight.shape[2:], size, self.stride, self.padding,
+                          self.dilation)
         if x.requires_grad:
             gx = _conv2d_to_size(gy, weight, x.shape[2:], self.stride, self.padding,
-                                 self.dilation)
+                                 self.dilation, cols)
         if weight.requires_grad:
             # the roles swap: dy plays the convolution's input, x its output gradient
-            gw = Conv2dGradW(weight.shape[2:], self.stride, self.padding, self.dilation)(gy, x)
+            gw = Conv2dGradW(weight.shape[2:], self.stride, self.padding, self.dilation,
+                             cols)(gy, x)
         if len(self.inputs) == 3:
             gb = sum(gy, dim=(0, 2, 3))
         return gx, gw, gb
@@ -153,11 +169,11 @@ def _conv_transpose2d_to_size(x, weight, size, stride, padding, dilation):
     return ConvTranspose2d(stride, padding, output_padding, dilation)(x, weight)
 
 
-def _conv2d_to_size(x, weight, size, stride, padding, dilation):
+def _conv2d_to_size(x, weight, size, stride, padding, dilation, cols=None):
     """conv2d cropped to ``size``. With output_padding >= stride (allowed when the dilation is
     larger) a transposed convolution's output has extra rows that no input pixel reaches;
     a convolution over them would produce extra outputs, which do not exist upstream."""
-    y = Conv2d(stride, padding, dilation)(x, weight)
+    y = Conv2d(stride, padding, dilation, cols)(x, weight)
     if y.shape[2:] != tuple(size):
         y = getitem(y, (slice(None), slice(None), slice(0, size[0]), slice(0, size[1])))
     return y

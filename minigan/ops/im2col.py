@@ -16,6 +16,7 @@ runs at once. Results are returned the same way, as NCHW views of channels-last 
 strides, so no one downstream needs to know.
 """
 from .. import backend
+from .parallel import over_batch
 
 
 def weight_matrix(weight):
@@ -57,7 +58,12 @@ def im2col(x, kernel_size, out_size, stride, padding, dilation):
     windows = xp.lib.stride_tricks.as_strided(
         padded, shape=(N, OH, OW, KH, KW, C),
         strides=(bN, sh * bH, sw * bW, dh * bH, dw * bW, bC))
-    return windows.reshape(N * OH * OW, KH * KW * C)
+    cols = xp.empty((N, OH, OW, KH, KW, C), dtype=x.dtype)
+
+    def copy(start, stop):  # the images start:stop (see parallel.py)
+        cols[start:stop] = windows[start:stop]
+    over_batch(copy, N, cols.size, cols)
+    return cols.reshape(N * OH * OW, KH * KW * C)
 
 
 def col2im(cols, image_shape, kernel_size, out_size, stride, padding, dilation):
@@ -73,12 +79,14 @@ def col2im(cols, image_shape, kernel_size, out_size, stride, padding, dilation):
         padded = xp.zeros((N,) + padded_size + (C,), dtype=cols.dtype).transpose(0, 3, 1, 2)
     else:  # with few channels (RGB) those runs are too short: run along image rows instead
         padded = xp.zeros((N, C) + padded_size, dtype=cols.dtype)
-    # One strided slice per kernel offset: all N*OH*OW windows at once, no loop over pixels.
+    # One strided slice per kernel offset: all windows at once, no loop over pixels.
     # (Within one offset the target pixels are distinct, so plain += is safe; no add.at.)
-    for kh in range(KH):
-        for kw in range(KW):
-            rows = slice(kh * dh, kh * dh + sh * (OH - 1) + 1, sh)
-            columns = slice(kw * dw, kw * dw + sw * (OW - 1) + 1, sw)
-            target = padded[:, :, rows, columns]  # a view into `padded`
-            target += cols[:, :, kh, kw]
+    def add_windows(start, stop):  # the images start:stop (see parallel.py)
+        for kh in range(KH):
+            for kw in range(KW):
+                rows = slice(kh * dh, kh * dh + sh * (OH - 1) + 1, sh)
+                columns = slice(kw * dw, kw * dw + sw * (OW - 1) + 1, sw)
+                target = padded[start:stop, :, rows, columns]  # a view into `padded`
+                target += cols[start:stop, :, kh, kw]
+    over_batch(add_windows, N, cols.size, cols)
     return padded[:, :, ph:ph + H, pw:pw + W]

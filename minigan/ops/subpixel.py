@@ -1,0 +1,74 @@
+"""A transposed convolution with stride S computed as S x S small convolutions ("sub-pixel").
+
+Raw xp arrays only; `conv.py` chooses between this and im2col's ``col2im``. Shape letters
+as in ``im2col.py``; T = K / S taps per phase. See ``docs/03_convolution.md``.
+
+The col2im way computes ``x @ W`` (every input pixel times every kernel tap) and then adds
+the KH*KW slices of that matrix onto the image, one strided read-modify-write pass each. But
+with stride S the output pixels fall into S x S *phases* (row mod S, column mod S), and the
+pixels of one phase only ever meet the taps ``kh = r + S*a``: each phase is an ordinary
+stride-1 convolution of x with a T x T sub-kernel. Better still, all phases read the *same*
+T x T windows of x, so one im2col and one matrix product, with the S*S sub-kernels side by
+side as columns, give every phase at once; a last copy interleaves them into the image.
+
+Derivation: a transposed convolution puts ``x[i] W[kh]`` at padded output row
+``i*S + kh``. Write that row as ``m*S + r`` (phase r) and the tap as ``kh = r + S*a``: then
+``m = i + a``, so output row m of phase r sums ``x[m - a] W[r + S*a]`` over a = 0..T-1, a
+window of T input rows ending at row m, the same window for every r.
+
+The price: windows that hang over the image border are computed for every phase, about
+(H+T-1)(W+T-1) / (H*W) times the multiply-adds of col2im's product, so `worth_it` picks
+this method only where that waste costs less than the col2im passes it saves.
+"""
+from .. import backend
+from .im2col import im2col
+from .parallel import over_batch
+
+
+def applies(kernel_size, stride, padding, output_padding, dilation):
+    """True when every phase has the same number of taps (S divides K, no dilation) and the
+    output lies within the windows computed (output_padding <= padding)."""
+    return all(d == 1 and k % s == 0 and op <= p for k, s, p, op, d
+               in zip(kernel_size, stride, padding, output_padding, dilation))
+
+
+def worth_it(in_channels, out_channels, size, kernel_size, stride):
+    """A cost rule measured on a 2-core x86 CPU (benchmarks/conv_layers.py, DCGAN layers):
+    the extra multiply-adds per output value, C * (wasted border windows) / (H*W), must stay
+    below about 40, the cost of col2im's additions per output value in the same units; and
+    with few output channels (RGB images) the product's S*S*OC columns are too few for BLAS
+    to run at full speed, so col2im (which then runs along image rows) wins."""
+    (H, W), (TH, TW) = size, [k // s for k, s in zip(kernel_size, stride)]
+    waste = ((H + TH - 1) * (W + TW - 1) - H * W) / (H * W)
+    return in_channels * waste <= 40 and out_channels >= 8
+
+
+def phase_weight_matrix(weight, stride):
+    """W (C, OC, KH, KW) as the matrix (TH*TW*C, SH*SW*OC): rows in im2col's window order
+    (u, v, c), columns the sub-kernels of the phases (r, q, o), with
+    entry ``W[c, o, r + SH*(TH-1-u), q + SW*(TW-1-v)]`` (window position u holds x[m-a],
+    a = TH-1-u)."""
+    C, OC, KH, KW = weight.shape
+    (SH, SW), TH, TW = stride, KH // stride[0], KW // stride[1]
+    taps = weight.reshape(C, OC, TH, SH, TW, SW)[:, :, ::-1, :, ::-1, :]  # [c, o, u, r, v, q]
+    return taps.transpose(2, 4, 0, 3, 5, 1).reshape(TH * TW * C, SH * SW * OC)
+
+
+def conv_transpose2d_phases(x, weight, stride, padding, out_size):
+    """The transposed convolution of x (N, C, H, W) with weight (C, OC, KH, KW), cropped to
+    ``out_size`` = (OH, OW) after ``padding``; an (N, OC, OH, OW) view of channels-last memory."""
+    xp = backend.get_array_module(x, weight)
+    N, C, H, W = x.shape
+    OC, KH, KW = weight.shape[1:]
+    (SH, SW), (PH, PW), (OH, OW) = stride, padding, out_size
+    TH, TW = KH // SH, KW // SW
+    MH, MW = H + TH - 1, W + TW - 1  # rows and columns of each phase, border included
+    cols = im2col(x, (TH, TW), (MH, MW), (1, 1), (TH - 1, TW - 1), (1, 1))
+    phases = (cols @ phase_weight_matrix(weight, stride)).reshape(N, MH, MW, SH, SW, OC)
+    image = xp.empty((N, MH, SH, MW, SW, OC), dtype=phases.dtype)  # rows m*S + r, columns l*S + q
+
+    def interleave(start, stop):  # the images start:stop (see parallel.py)
+        image[start:stop] = phases[start:stop].transpose(0, 1, 3, 2, 4, 5)
+    over_batch(interleave, N, image.size, image)
+    image = image.reshape(N, MH * SH, MW * SW, OC)
+    return image[:, PH:PH + OH, PW:PW + OW, :].transpose(0, 3, 1, 2)
