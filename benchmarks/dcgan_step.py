@@ -8,6 +8,12 @@ PyTorch, alternating the two step by step in one process (so both see the same m
 load), and prints the median seconds per step and the median of the per-pair ratios
 minigan / PyTorch. Speed is measured here, never asserted in tests.
 """
+import os
+
+# minigan splits each convolution between the cores itself (minigan/ops/parallel.py), so
+# BLAS must stay on one core; this only counts before NumPy loads. PyTorch is not affected.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import argparse
 import statistics
 

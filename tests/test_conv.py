@@ -228,17 +228,21 @@ def test_both_transposed_algorithms_match_the_definition(device, method, data):
     np.testing.assert_allclose(y.numpy(), expected, rtol=1e-10, atol=1e-10)
 
 
-def test_threads_give_bit_identical_results(monkeypatch):
-    """The copy/add passes split the batch between threads (minigan/ops/parallel.py); each
-    thread writes its own images, so any number of threads gives the same bits."""
+def test_threads_give_the_same_results(monkeypatch):
+    """The work is split between threads (minigan/ops/parallel.py). The copy and add passes
+    give the same bits for any number of threads; split matrix products may differ in the
+    last bit between thread counts, and are the same bits again for the same count."""
     from minigan.ops import parallel, subpixel
     monkeypatch.setattr(parallel, "MIN_ELEMENTS", 0)  # share even tiny work
+    monkeypatch.setattr(parallel, "MIN_MULTIPLY_ADDS", 0)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")  # as the examples set it: split products too
     rng = np.random.default_rng(7)
     x = rng.normal(size=(5, 6, 8, 8)).astype(np.float32)
     w_conv = rng.normal(size=(4, 6, 4, 4)).astype(np.float32)
     w_transposed = rng.normal(size=(6, 4, 4, 4)).astype(np.float32)
 
-    def run():
+    def run(threads):
+        monkeypatch.setenv("MINIGAN_NUM_THREADS", str(threads))
         results = []
         for fn, w in ((mg.conv2d, w_conv), (mg.conv_transpose2d, w_transposed)):
             tx, tw = mg.tensor(x, requires_grad=True), mg.tensor(w, requires_grad=True)
@@ -248,10 +252,24 @@ def test_threads_give_bit_identical_results(monkeypatch):
         return results
     for method in ("col2im", "subpixel"):
         monkeypatch.setattr(subpixel, "worth_it", lambda *_: method == "subpixel")
-        monkeypatch.setenv("MINIGAN_NUM_THREADS", "1")
-        one = run()
-        monkeypatch.setenv("MINIGAN_NUM_THREADS", "3")
-        for a, b in zip(one, run()):
+        one, three = run(1), run(3)
+        for a, b, again in zip(one, three, run(3)):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+            np.testing.assert_array_equal(b, again)
+
+
+def test_copies_and_additions_are_bit_identical_for_any_thread_count(monkeypatch):
+    from minigan.ops import parallel
+    from minigan.ops.im2col import im2col, col2im
+    monkeypatch.setattr(parallel, "MIN_ELEMENTS", 0)
+    x = np.random.default_rng(8).normal(size=(5, 3, 7, 6)).astype(np.float32)
+    results = {}
+    for threads in (1, 2, 5):
+        monkeypatch.setenv("MINIGAN_NUM_THREADS", str(threads))
+        cols = im2col(x, (3, 2), (4, 7), (2, 1), (1, 1), (1, 1))
+        results[threads] = (cols, col2im(cols, x.shape, (3, 2), (4, 7), (2, 1), (1, 1), (1, 1)))
+    for threads in (2, 5):
+        for a, b in zip(results[1], results[threads]):
             np.testing.assert_array_equal(a, b)
 
 

@@ -20,6 +20,7 @@ from ..autograd import Function
 from .. import backend
 from .im2col import im2col, col2im, weight_matrix, channels_last
 from . import subpixel
+from .parallel import matmul
 from .reduce import sum  # minigan's differentiable sum, for the bias gradient
 from .shape import getitem
 
@@ -57,7 +58,7 @@ class Conv2d(Function):
         if cols is None:
             cols = im2col(x, kernel_size, (OH, OW), self.stride, self.padding, self.dilation)
         self.cols = cols  # kept for the weight gradient, which needs the same matrix
-        y = cols @ weight_matrix(weight).T  # (N*OH*OW, OC): the one GEMM
+        y = matmul(cols, weight_matrix(weight).T)  # (N*OH*OW, OC): the one GEMM
         if bias is not None:
             y += bias
         return y.reshape(N, OH, OW, OC).transpose(0, 3, 1, 2)
@@ -98,7 +99,7 @@ class ConvTranspose2d(Function):
         if phases and subpixel.worth_it(C, OC, (H, W), kernel_size, self.stride):
             y = subpixel.conv_transpose2d_phases(x, weight, self.stride, self.padding, (OH, OW))
         else:
-            cols = channels_last(x) @ weight_matrix(weight)  # (N*H*W, KH*KW*OC): the one GEMM
+            cols = matmul(channels_last(x), weight_matrix(weight))  # (N*H*W, KH*KW*OC): the one GEMM
             y = col2im(cols, (N, OC, OH, OW), kernel_size, (H, W), self.stride, self.padding,
                        self.dilation)
         if bias is not None:
@@ -146,7 +147,7 @@ class Conv2dGradW(Function):
         self.cols = None
         # The one GEMM, computing gW^T (KH*KW*C, OC) = cols^T @ g: with OpenBLAS it ran up
         # to several times faster than g^T @ cols at DCGAN shapes (benchmarks/conv_layers.py).
-        gw_t = cols.T @ channels_last(g)
+        gw_t = matmul(cols.T, channels_last(g))
         return gw_t.reshape(KH, KW, C, OC).transpose(3, 2, 0, 1)
 
     def backward(self, ggw):

@@ -32,28 +32,19 @@ def channels_last(x):
     return x.transpose(0, 2, 3, 1).reshape(N * H * W, C)
 
 
-def _padded_channels_last(x, padding):
-    """A zero-bordered copy of x ``(N, C, H, W)`` in ``(N, H + 2 PH, W + 2 PW, C)`` memory."""
-    xp = backend.get_array_module(x)
-    N, C, H, W = x.shape
-    ph, pw = padding
-    padded = xp.zeros((N, H + 2 * ph, W + 2 * pw, C), dtype=x.dtype)
-    padded[:, ph:ph + H, pw:pw + W, :] = x.transpose(0, 2, 3, 1)
-    return padded
-
-
 def im2col(x, kernel_size, out_size, stride, padding, dilation):
     """The windows of x ``(N, C, H, W)`` as rows of a ``(N*OH*OW, KH*KW*C)`` matrix.
 
     Row ``(n, i, j)`` holds the pixels that output position ``(i, j)`` sees:
-    ``x_pad[n, c, i*SH + kh*DH, j*SW + kw*DW]`` for all ``(kh, kw, c)``. The windows are
-    first a strided *view* of the padded image (no copy); ``reshape`` then makes the one copy.
+    ``x_pad[n, c, i*SH + kh*DH, j*SW + kw*DW]`` for all ``(kh, kw, c)``. x is first copied
+    into a zero-bordered channels-last image; the windows are a strided *view* of it, and
+    one copy of that view makes the matrix.
     """
     xp = backend.get_array_module(x)
-    N, C = x.shape[:2]
+    N, C, H, W = x.shape
     (KH, KW), (OH, OW) = kernel_size, out_size
-    (sh, sw), (dh, dw) = stride, dilation
-    padded = _padded_channels_last(x, padding)
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    padded = xp.empty((N, H + 2 * ph, W + 2 * pw, C), dtype=x.dtype)
     bN, bH, bW, bC = padded.strides  # in bytes
     windows = xp.lib.stride_tricks.as_strided(
         padded, shape=(N, OH, OW, KH, KW, C),
@@ -61,6 +52,9 @@ def im2col(x, kernel_size, out_size, stride, padding, dilation):
     cols = xp.empty((N, OH, OW, KH, KW, C), dtype=x.dtype)
 
     def copy(start, stop):  # the images start:stop (see parallel.py)
+        image = padded[start:stop]
+        image[:, :ph], image[:, ph + H:], image[:, :, :pw], image[:, :, pw + W:] = 0, 0, 0, 0
+        image[:, ph:ph + H, pw:pw + W] = x[start:stop].transpose(0, 2, 3, 1)
         cols[start:stop] = windows[start:stop]
     over_batch(copy, N, cols.size, cols)
     return cols.reshape(N * OH * OW, KH * KW * C)
