@@ -1,6 +1,6 @@
 """Time conv2d / conv_transpose2d forward+backward on the DCGAN layer shapes, against PyTorch.
 
-    python3 benchmarks/conv_layers.py [--batch 64] [--repeats 7]
+    python3 benchmarks/conv_layers.py [--size 64] [--batch 64] [--repeats 7]
 
 Each layer runs forward + backward (input and weight gradients, float32, CPU), minigan and
 PyTorch alternating in one process so both see the same machine load; the table shows the
@@ -26,19 +26,21 @@ import torch
 import minigan as mg
 from timing import clock  # benchmarks/timing.py
 
-# (kind, in_channels, out_channels, input size, kernel, stride, padding)
-LAYERS = [
-    ("conv", 3, 64, 64, 4, 2, 1),        # discriminator, 64x64 images
-    ("conv", 64, 128, 32, 4, 2, 1),
-    ("conv", 128, 256, 16, 4, 2, 1),
-    ("conv", 256, 512, 8, 4, 2, 1),
-    ("conv", 512, 1, 4, 4, 1, 0),
-    ("convT", 100, 512, 1, 4, 1, 0),     # generator, nz = 100
-    ("convT", 512, 256, 4, 4, 2, 1),
-    ("convT", 256, 128, 8, 4, 2, 1),
-    ("convT", 128, 64, 16, 4, 2, 1),
-    ("convT", 64, 3, 32, 4, 2, 1),
-]
+def dcgan_layers(size, width, nz=100):
+    """(kind, in_channels, out_channels, input size, kernel, stride, padding) of every
+    convolution of the DCGAN pair at ``size`` (32 or 64) and ``width`` (ndf = ngf)."""
+    stages = {32: 3, 64: 4}[size]
+    layers, channels, side = [("conv", 3, width, size, 4, 2, 1)], width, size // 2
+    for _ in range(stages - 1):  # discriminator: halve the side, double the channels
+        layers.append(("conv", channels, channels * 2, side, 4, 2, 1))
+        channels, side = channels * 2, side // 2
+    layers.append(("conv", channels, 1, side, 4, 1, 0))
+    layers.append(("convT", nz, channels, 1, 4, 1, 0))  # generator: the mirror image
+    while channels > width:
+        layers.append(("convT", channels, channels // 2, side, 4, 2, 1))
+        channels, side = channels // 2, side * 2
+    layers.append(("convT", channels, 3, side, 4, 2, 1))
+    return layers
 
 
 def make_step(lib, kind, x, w, g, stride, padding):
@@ -65,6 +67,8 @@ def network_layout(array, channels_last):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--size", type=int, choices=[32, 64], default=64,
+                        help="the DCGAN's image size; the width is the size (32 or 64)")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--contiguous", action="store_true",
                         help="give minigan NCHW-contiguous inputs (as PyTorch gets)")
@@ -76,7 +80,7 @@ def main():
           f"torch threads {torch.get_num_threads()}; minigan inputs {layout}")
     print(f"{'layer':32s} {'minigan ms':>10s} {'torch ms':>9s} {'ratio':>6s}")
     totals = [0.0, 0.0]
-    for kind, cin, cout, size, k, s, p in LAYERS:
+    for kind, cin, cout, size, k, s, p in dcgan_layers(args.size, args.size):
         x = rng.standard_normal((args.batch, cin, size, size), dtype=np.float32)
         w_shape = (cout, cin, k, k) if kind == "conv" else (cin, cout, k, k)
         w = rng.standard_normal(w_shape, dtype=np.float32) * 0.02

@@ -56,7 +56,7 @@ def im2col(x, kernel_size, out_size, stride, padding, dilation):
         image[:, :ph], image[:, ph + H:], image[:, :, :pw], image[:, :, pw + W:] = 0, 0, 0, 0
         image[:, ph:ph + H, pw:pw + W] = x[start:stop].transpose(0, 2, 3, 1)
         cols[start:stop] = windows[start:stop]
-    over_batch(copy, N, cols.size, cols)
+    over_batch(copy, N, 2 * cols.size, cols)
     return cols.reshape(N * OH * OW, KH * KW * C)
 
 
@@ -82,5 +82,5 @@ def col2im(cols, image_shape, kernel_size, out_size, stride, padding, dilation):
                 columns = slice(kw * dw, kw * dw + sw * (OW - 1) + 1, sw)
                 target = padded[start:stop, :, rows, columns]  # a view into `padded`
                 target += cols[start:stop, :, kh, kw]
-    over_batch(add_windows, N, cols.size, cols)
+    over_batch(add_windows, N, 2 * cols.size, cols)
     return padded[:, :, ph:ph + H, pw:pw + W]

@@ -14,6 +14,7 @@ from .. import backend
 from .reduce import sum, mean
 from .arithmetic import sqrt
 from .shape import reshape
+from .parallel import over_batch
 
 
 class BatchNormTrain(Function):
@@ -33,37 +34,60 @@ class BatchNormTrain(Function):
 
     def forward(self, x, weight, bias):
         xp = backend.get_array_module(x)
-        x3 = x.reshape(x.shape[0], x.shape[1], -1)   # (N, C, L): one channel is x3[:, c, :]
-        m = x3.shape[0] * x3.shape[2]
-        self.mean = x3.sum(axis=(0, 2)) / m
-        y = x3 - self.mean[:, None]                   # x - mu, then scaled in place into y
-        self.var = xp.einsum("ncl,ncl->c", y, y) / m  # sum of squares in one pass, no temporary
+        n, c = x.shape[:2]
+        x3 = x.reshape(n, c, -1)                      # (N, C, L): one channel is x3[:, c, :]
+        m = n * x3.shape[2]
+        # Every pass below goes slice by slice through the batch on the CPU's threads
+        # (parallel.py), statistics as per-image sums that are then added up over images.
+        (sum_x,) = _sum_over_images(lambda i: (x3[i].sum(axis=2),), x3, passes=1)
+        self.mean = sum_x / m
+        y = xp.empty_like(x3)
+
+        def center(i):                                # y = x - mu, and its sum of squares
+            xp.subtract(x3[i], self.mean[:, None], out=y[i])
+            return (xp.einsum("ncl,ncl->nc", y[i], y[i]),)
+        (sum_squares,) = _sum_over_images(center, x3, passes=3)
+        self.var = sum_squares / m                    # the biased variance
         self.inv_std = 1.0 / xp.sqrt(self.var + self.eps)
-        y *= (weight * self.inv_std)[:, None]
-        y += bias[:, None]
+        scale, shift = (weight * self.inv_std)[:, None], bias[:, None]
+
+        def normalise(start, stop):                   # y = (x - mu) gamma inv_std + beta
+            y[start:stop] *= scale
+            y[start:stop] += shift
+        over_batch(normalise, n, 2 * y.size, y)
         return y.reshape(x.shape)
 
     def backward(self, gy):
         if is_grad_enabled():  # create_graph=True: the gradient will be differentiated again
             return self._backward_differentiable(gy)
         # A plain backward: nobody differentiates the result, so raw arrays and the saved
-        # statistics are enough, and each line below is one vectorised pass over memory.
+        # statistics are enough, and each pass goes through the batch slice by slice.
         x, weight = self.inputs[0].data, self.inputs[1].data
         xp = backend.get_array_module(x)
         n, c = x.shape[:2]
         x3, g3 = x.reshape(n, c, -1), gy.data.reshape(n, c, -1)
         m = n * x3.shape[2]
-        sum_gy = g3.sum(axis=(0, 2))
-        t = x3 - self.mean[:, None]                    # x - mu
-        sum_gy_xhat = xp.einsum("ncl,ncl->c", g3, t) * self.inv_std
+        t = xp.empty_like(x3)
+
+        def sums(i):                                   # t = x - mu; sum(dy), sum(dy (x - mu))
+            xp.subtract(x3[i], self.mean[:, None], out=t[i])
+            return g3[i].sum(axis=2), xp.einsum("ncl,ncl->nc", g3[i], t[i])
+        sum_gy, sum_gy_xc = _sum_over_images(sums, x3, passes=4, count=2)
+        sum_gy_xhat = sum_gy_xc * self.inv_std
         if not self.inputs[0].requires_grad:
             return None, Tensor(sum_gy_xhat), Tensor(sum_gy)
         # The formula above with g = dy gamma and xhat = (x - mu) inv_std, built in place in t:
         # dx = -gamma inv_std ((x - mu) inv_std sum(dy xhat) / m + sum(dy) / m - dy)
-        t *= (self.inv_std * sum_gy_xhat / m)[:, None]
-        t += (sum_gy / m)[:, None]
-        t -= g3
-        t *= (-weight * self.inv_std)[:, None]
+        a, b = (self.inv_std * sum_gy_xhat / m)[:, None], (sum_gy / m)[:, None]
+        s = (-weight * self.inv_std)[:, None]
+
+        def input_gradient(start, stop):
+            ti = t[start:stop]
+            ti *= a
+            ti += b
+            ti -= g3[start:stop]
+            ti *= s
+        over_batch(input_gradient, n, 5 * t.size, t)
         return Tensor(t.reshape(x.shape)), Tensor(sum_gy_xhat), Tensor(sum_gy)
 
     def _backward_differentiable(self, gy):
@@ -80,6 +104,22 @@ class BatchNormTrain(Function):
         g = gy * gamma
         dx = inv_std * (g - mean(g, axes, keepdim=True) - xhat * mean(g * xhat, axes, keepdim=True))
         return dx, sum(gy * xhat, axes), sum(gy, axes)
+
+
+def _sum_over_images(per_image, x3, passes, count=1):
+    """``count`` per-channel sums over the whole batch of x3 (N, C, L). ``per_image(i)`` gets
+    a slice ``i`` of the batch and returns ``count`` arrays (images, C) of per-image sums; the
+    slices run on the threads (parallel.py) and the per-image sums are then added up. Each
+    image's sums do not depend on the slicing: the same bits for any number of threads."""
+    xp = backend.get_array_module(x3)
+    n, c = x3.shape[:2]
+    parts = xp.empty((count, n, c), dtype=x3.dtype)
+
+    def work(start, stop):
+        for k, part in enumerate(per_image(slice(start, stop))):
+            parts[k, start:stop] = part
+    over_batch(work, n, passes * x3.size, x3)
+    return parts.sum(axis=1)
 
 
 def _channel_shape(x):

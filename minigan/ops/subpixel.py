@@ -69,6 +69,6 @@ def conv_transpose2d_phases(x, weight, stride, padding, out_size):
 
     def interleave(start, stop):  # the images start:stop (see parallel.py)
         image[start:stop] = phases[start:stop].transpose(0, 1, 3, 2, 4, 5)
-    over_batch(interleave, N, image.size, image)
+    over_batch(interleave, N, 2 * image.size, image)
     image = image.reshape(N, MH * SH, MW * SW, OC)
     return image[:, PH:PH + OH, PW:PW + OW, :].transpose(0, 3, 1, 2)

@@ -44,13 +44,21 @@ class Adam(Optimizer):
         t = state["step"]
         if weight_decay != 0:
             grad = grad + weight_decay * param.data  # a new array: grads are never changed
+        # In place, with as few passes over memory as possible (the same arithmetic as the
+        # formulas above, in the same order, so the same bits as torch.optim's loop).
         m, v = state["exp_avg"].data, state["exp_avg_sq"].data
-        m[...] = beta1 * m + (1 - beta1) * grad
-        v[...] = beta2 * v + (1 - beta2) * grad * grad
+        m *= beta1
+        m += (1 - beta1) * grad
+        v *= beta2
+        v += (1 - beta2) * grad * grad
         if group["amsgrad"]:
             v_max = state["max_exp_avg_sq"].data
-            v_max[...] = xp.maximum(v_max, v)
+            xp.maximum(v_max, v, out=v_max)
             v = v_max
         step_size = lr / (1 - beta1 ** t)
-        denom = xp.sqrt(v) / math.sqrt(1 - beta2 ** t) + eps
-        param.data[...] = param.data - step_size * (m / denom)
+        denom = xp.sqrt(v)
+        denom /= math.sqrt(1 - beta2 ** t)
+        denom += eps
+        update = xp.divide(m, denom, out=denom)
+        update *= step_size
+        param.data -= update
