@@ -24,10 +24,10 @@ leaves the last good checkpoint in place. See docs/09_training_cats.md.
 """
 import os
 
-# Set before NumPy loads. OpenBLAS splits every matrix product over all cores, and its threads
-# spin-wait for each other: on a 2-core machine with anything else running, a training step
-# measured 2-3x slower than with one thread (about 20% faster when the machine is idle).
-# A value you set yourself wins: OPENBLAS_NUM_THREADS=4 python3 examples/cats_dcgan.py
+# Set before NumPy loads. minigan shares each convolution between the cores itself
+# (minigan/ops/parallel.py); OpenBLAS's own threads would compete with it for the same cores,
+# and they spin-wait: with anything else running on a 2-core machine, a step measured 2-3x
+# slower. A value you set yourself wins: OPENBLAS_NUM_THREADS=4 python3 examples/cats_dcgan.py
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse

@@ -34,61 +34,66 @@ class BatchNormTrain(Function):
 
     def forward(self, x, weight, bias):
         xp = backend.get_array_module(x)
-        n, c = x.shape[:2]
-        x3 = x.reshape(n, c, -1)                      # (N, C, L): one channel is x3[:, c, :]
-        m = n * x3.shape[2]
+        n, c, spatial = x.shape[0], x.shape[1], tuple(range(2, x.ndim))
+        m = x.size // c
+        per_channel = (c,) + (1,) * len(spatial)      # broadcasts a (C,) vector against x
+        dims = "nc" + "hwdxyz"[:len(spatial)]        # einsum's letters for x's axes
         # Every pass below goes slice by slice through the batch on the CPU's threads
         # (parallel.py), statistics as per-image sums that are then added up over images.
-        (sum_x,) = _sum_over_images(lambda i: (x3[i].sum(axis=2),), x3, passes=1)
+        # (No reshape to (N, C, L): a strided input, such as a cropped col2im result, would
+        # be copied.)
+        (sum_x,) = _sum_over_images(lambda i: (x[i].sum(axis=spatial),), x, passes=1)
         self.mean = sum_x / m
-        y = xp.empty_like(x3)
+        y = xp.empty_like(x)
 
         def center(i):                                # y = x - mu, and its sum of squares
-            xp.subtract(x3[i], self.mean[:, None], out=y[i])
-            return (xp.einsum("ncl,ncl->nc", y[i], y[i]),)
-        (sum_squares,) = _sum_over_images(center, x3, passes=3)
+            xp.subtract(x[i], self.mean.reshape(per_channel), out=y[i])
+            return (xp.einsum(f"{dims},{dims}->nc", y[i], y[i]),)
+        (sum_squares,) = _sum_over_images(center, x, passes=3)
         self.var = sum_squares / m                    # the biased variance
         self.inv_std = 1.0 / xp.sqrt(self.var + self.eps)
-        scale, shift = (weight * self.inv_std)[:, None], bias[:, None]
+        scale, shift = (weight * self.inv_std).reshape(per_channel), bias.reshape(per_channel)
 
         def normalise(start, stop):                   # y = (x - mu) gamma inv_std + beta
             y[start:stop] *= scale
             y[start:stop] += shift
         over_batch(normalise, n, 2 * y.size, y)
-        return y.reshape(x.shape)
+        return y
 
     def backward(self, gy):
         if is_grad_enabled():  # create_graph=True: the gradient will be differentiated again
             return self._backward_differentiable(gy)
         # A plain backward: nobody differentiates the result, so raw arrays and the saved
         # statistics are enough, and each pass goes through the batch slice by slice.
-        x, weight = self.inputs[0].data, self.inputs[1].data
+        x, g, weight = self.inputs[0].data, gy.data, self.inputs[1].data
         xp = backend.get_array_module(x)
         n, c = x.shape[:2]
-        x3, g3 = x.reshape(n, c, -1), gy.data.reshape(n, c, -1)
-        m = n * x3.shape[2]
-        t = xp.empty_like(x3)
+        m = x.size // c
+        per_channel = (c,) + (1,) * (x.ndim - 2)
+        dims = "nc" + "hwdxyz"[:x.ndim - 2]
+        t = xp.empty_like(x)
 
         def sums(i):                                   # t = x - mu; sum(dy), sum(dy (x - mu))
-            xp.subtract(x3[i], self.mean[:, None], out=t[i])
-            return g3[i].sum(axis=2), xp.einsum("ncl,ncl->nc", g3[i], t[i])
-        sum_gy, sum_gy_xc = _sum_over_images(sums, x3, passes=4, count=2)
+            xp.subtract(x[i], self.mean.reshape(per_channel), out=t[i])
+            return xp.einsum(f"{dims}->nc", g[i]), xp.einsum(f"{dims},{dims}->nc", g[i], t[i])
+        sum_gy, sum_gy_xc = _sum_over_images(sums, x, passes=4, count=2)
         sum_gy_xhat = sum_gy_xc * self.inv_std
         if not self.inputs[0].requires_grad:
             return None, Tensor(sum_gy_xhat), Tensor(sum_gy)
         # The formula above with g = dy gamma and xhat = (x - mu) inv_std, built in place in t:
         # dx = -gamma inv_std ((x - mu) inv_std sum(dy xhat) / m + sum(dy) / m - dy)
-        a, b = (self.inv_std * sum_gy_xhat / m)[:, None], (sum_gy / m)[:, None]
-        s = (-weight * self.inv_std)[:, None]
+        a = (self.inv_std * sum_gy_xhat / m).reshape(per_channel)
+        b = (sum_gy / m).reshape(per_channel)
+        s = (-weight * self.inv_std).reshape(per_channel)
 
         def input_gradient(start, stop):
             ti = t[start:stop]
             ti *= a
             ti += b
-            ti -= g3[start:stop]
+            ti -= g[start:stop]
             ti *= s
         over_batch(input_gradient, n, 5 * t.size, t)
-        return Tensor(t.reshape(x.shape)), Tensor(sum_gy_xhat), Tensor(sum_gy)
+        return Tensor(t), Tensor(sum_gy_xhat), Tensor(sum_gy)
 
     def _backward_differentiable(self, gy):
         """The same formulas in minigan ops, with mu, var and xhat recomputed from the input
@@ -106,19 +111,20 @@ class BatchNormTrain(Function):
         return dx, sum(gy * xhat, axes), sum(gy, axes)
 
 
-def _sum_over_images(per_image, x3, passes, count=1):
-    """``count`` per-channel sums over the whole batch of x3 (N, C, L). ``per_image(i)`` gets
-    a slice ``i`` of the batch and returns ``count`` arrays (images, C) of per-image sums; the
-    slices run on the threads (parallel.py) and the per-image sums are then added up. Each
-    image's sums do not depend on the slicing: the same bits for any number of threads."""
-    xp = backend.get_array_module(x3)
-    n, c = x3.shape[:2]
-    parts = xp.empty((count, n, c), dtype=x3.dtype)
+def _sum_over_images(per_image, x, passes, count=1):
+    """``count`` per-channel sums over the whole batch x (N, C, ...). ``per_image(i)`` gets a
+    slice ``i`` of the batch and returns ``count`` arrays (images, C) of per-image sums; the
+    slices run on the threads (parallel.py; ``passes``: how often the work reads x) and the
+    per-image sums are then added up. Each image's sums do not depend on the slicing: the
+    same bits for any number of threads."""
+    xp = backend.get_array_module(x)
+    n, c = x.shape[:2]
+    parts = xp.empty((count, n, c), dtype=x.dtype)
 
     def work(start, stop):
         for k, part in enumerate(per_image(slice(start, stop))):
             parts[k, start:stop] = part
-    over_batch(work, n, passes * x3.size, x3)
+    over_batch(work, n, passes * x.size, x)
     return parts.sum(axis=1)
 
 

@@ -33,7 +33,7 @@ def applies(kernel_size, stride, padding, output_padding, dilation):
 
 
 def worth_it(in_channels, out_channels, size, kernel_size, stride):
-    """A cost rule measured on a 2-core x86 CPU (benchmarks/conv_layers.py, DCGAN layers):
+    """A cost rule measured on a 2-core x86 CPU (benchmarks/conv_transpose_methods.py):
     the extra multiply-adds per output value, C * (wasted border windows) / (H*W), must stay
     below about 40, the cost of col2im's additions per output value in the same units; and
     with few output channels (RGB images) the product's S*S*OC columns are too few for BLAS
