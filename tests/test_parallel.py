@@ -57,3 +57,39 @@ def test_error_bad_thread_count(monkeypatch):
     monkeypatch.setenv("MINIGAN_NUM_THREADS", "two")
     with pytest.raises(ValueError, match="MINIGAN_NUM_THREADS"):
         parallel.num_threads()
+
+
+def test_side_by_side_runs_two_jobs_on_two_threads_only_in_a_plain_backward(monkeypatch):
+    import threading
+    monkeypatch.setenv("MINIGAN_NUM_THREADS", "2")
+    where = lambda: threading.current_thread().name  # noqa: E731
+    on_cpu = np.zeros(1)
+    with mg.no_grad():  # as inside a plain backward pass
+        first, second = parallel.side_by_side(where, where, on_cpu)
+    assert first == threading.current_thread().name and second != first
+    first, second = parallel.side_by_side(where, where, on_cpu)  # recording a graph: one thread
+    assert first == second == threading.current_thread().name
+
+    def fails():
+        raise RuntimeError("second job failed")
+    with mg.no_grad(), pytest.raises(RuntimeError, match="second job failed"):
+        parallel.side_by_side(lambda: 1, fails, on_cpu)
+    with mg.no_grad():  # and the flag is reset afterwards: work is split again
+        assert parallel.side_by_side(lambda: parallel._side_by_side, lambda: 2, on_cpu) == (True, 2)
+    assert parallel._side_by_side is False
+
+
+def test_convolution_gradients_side_by_side_are_the_same_bits(monkeypatch):
+    """Each gradient is computed whole on its thread, as with one thread."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(4, 8, 10, 10)).astype(np.float32)
+    w = rng.normal(size=(16, 8, 4, 4)).astype(np.float32)
+
+    def gradients(threads):
+        monkeypatch.setenv("MINIGAN_NUM_THREADS", str(threads))
+        tx, tw = mg.tensor(x, requires_grad=True), mg.tensor(w, requires_grad=True)
+        y = mg.conv2d(tx, tw, stride=2, padding=1)
+        y.backward(mg.ones(y.shape))
+        return tx.grad.numpy(), tw.grad.numpy()
+    for a, b in zip(gradients(1), gradients(2)):
+        np.testing.assert_array_equal(a, b)

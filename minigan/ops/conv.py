@@ -20,7 +20,7 @@ from ..autograd import Function
 from .. import backend
 from .im2col import im2col, col2im, weight_matrix, channels_last
 from . import subpixel
-from .parallel import matmul
+from .parallel import matmul, side_by_side
 from .reduce import sum  # minigan's differentiable sum, for the bias gradient
 from .shape import getitem
 
@@ -65,16 +65,19 @@ class Conv2d(Function):
 
     def backward(self, gy):
         x, weight = self.inputs[:2]
-        gx = gw = gb = None
-        if x.requires_grad:
-            gx = _conv_transpose2d_to_size(gy, weight, x.shape[2:], self.stride,
-                                           self.padding, self.dilation)
         cols, self.cols = self.cols, None  # used once: a second backward recomputes it
-        if weight.requires_grad:
-            gw = Conv2dGradW(weight.shape[2:], self.stride, self.padding, self.dilation,
-                             cols)(x, gy)
-        if len(self.inputs) == 3:
-            gb = sum(gy, dim=(0, 2, 3))
+
+        def input_gradient():
+            if x.requires_grad:
+                return _conv_transpose2d_to_size(gy, weight, x.shape[2:], self.stride,
+                                                 self.padding, self.dilation)
+
+        def weight_gradient():
+            if weight.requires_grad:
+                return Conv2dGradW(weight.shape[2:], self.stride, self.padding, self.dilation,
+                                   cols)(x, gy)
+        gx, gw = _both(input_gradient, weight_gradient, x, weight, gy)
+        gb = sum(gy, dim=(0, 2, 3)) if len(self.inputs) == 3 else None
         return gx, gw, gb
 
 
@@ -108,22 +111,24 @@ class ConvTranspose2d(Function):
 
     def backward(self, gy):
         x, weight = self.inputs[:2]
-        gx = gw = gb = None
         cols = None  # both gradients need im2col(dy) with windows for x's pixels: build it once
         size = conv_output_size(gy.shape[2:], weight.shape[2:], self.stride, self.padding,
                                 self.dilation)
         if x.requires_grad and weight.requires_grad and size == tuple(x.shape[2:]):
             cols = im2col(gy.data, weight.shape[2:], size, self.stride, self.padding,
                           self.dilation)
-        if x.requires_grad:
-            gx = _conv2d_to_size(gy, weight, x.shape[2:], self.stride, self.padding,
-                                 self.dilation, cols)
-        if weight.requires_grad:
-            # the roles swap: dy plays the convolution's input, x its output gradient
-            gw = Conv2dGradW(weight.shape[2:], self.stride, self.padding, self.dilation,
-                             cols)(gy, x)
-        if len(self.inputs) == 3:
-            gb = sum(gy, dim=(0, 2, 3))
+
+        def input_gradient():
+            if x.requires_grad:
+                return _conv2d_to_size(gy, weight, x.shape[2:], self.stride, self.padding,
+                                       self.dilation, cols)
+
+        def weight_gradient():  # the roles swap: dy plays the input, x the output gradient
+            if weight.requires_grad:
+                return Conv2dGradW(weight.shape[2:], self.stride, self.padding, self.dilation,
+                                   cols)(gy, x)
+        gx, gw = _both(input_gradient, weight_gradient, x, weight, gy)
+        gb = sum(gy, dim=(0, 2, 3)) if len(self.inputs) == 3 else None
         return gx, gw, gb
 
 
@@ -159,6 +164,14 @@ class Conv2dGradW(Function):
         if g.requires_grad:
             gg = _conv2d_to_size(x, ggw, g.shape[2:], self.stride, self.padding, self.dilation)
         return gx, gg
+
+
+def _both(input_gradient, weight_gradient, x, weight, gy):
+    """The two gradients of a convolution, side by side on two CPU threads when both are
+    needed (they are independent: see parallel.side_by_side)."""
+    if x.requires_grad and weight.requires_grad:
+        return side_by_side(input_gradient, weight_gradient, gy.data)
+    return input_gradient(), weight_gradient()
 
 
 def _conv_transpose2d_to_size(x, weight, size, stride, padding, dilation):

@@ -24,6 +24,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 from .. import backend
+from ..autograd import is_grad_enabled
 
 # Waking a thread and handing it work costs about 0.1 ms here (measured on the 2-core
 # development machine), as much as a pass over half a million floats: smaller work is done
@@ -31,6 +32,7 @@ from .. import backend
 MIN_ELEMENTS = 1 << 20         # elements read and written by array passes
 MIN_MULTIPLY_ADDS = 1 << 24    # multiply-adds of a matrix product
 _pools = {}
+_side_by_side = False  # True while `side_by_side` runs two jobs: their own work is not split
 
 
 def num_threads():
@@ -48,20 +50,43 @@ def blas_is_single_threaded():
     return os.environ.get("OPENBLAS_NUM_THREADS") == "1"
 
 
+def _pool(threads):
+    if threads not in _pools:
+        _pools[threads] = ThreadPoolExecutor(threads - 1, thread_name_prefix="minigan")
+    return _pools[threads]
+
+
+def side_by_side(first, second, array):
+    """``(first(), second())``, computed at the same time on two threads when ``array``
+    lives on the CPU. For two independent jobs, such as the input and weight gradients of a
+    convolution: one hand-off for the whole job instead of one per pass, and each job's
+    products stay whole (they measured 13-15% faster than splitting every product).
+    Only in a plain backward pass: graph recording (``create_graph=True``) stays on one thread."""
+    global _side_by_side
+    if (num_threads() < 2 or _side_by_side or is_grad_enabled()
+            or backend.device_of(array) != "cpu"):
+        return first(), second()
+    _side_by_side = True
+    try:
+        future = _pool(2).submit(second)
+        return first(), future.result()
+    finally:
+        _side_by_side = False
+
+
 def over_batch(work, batch, elements, array):
     """Call ``work(start, stop)`` on slices ``start:stop`` that together cover ``range(batch)``:
     one slice per thread when ``array`` lives on the CPU and the work is large enough to
     share (``elements``: about how many array elements it reads and writes, all passes
     together), else a single call ``work(0, batch)``."""
     threads = min(num_threads(), batch)
-    if threads < 2 or elements < MIN_ELEMENTS or backend.device_of(array) != "cpu":
+    if (threads < 2 or elements < MIN_ELEMENTS or _side_by_side
+            or backend.device_of(array) != "cpu"):
         work(0, batch)
         return
-    if threads not in _pools:
-        _pools[threads] = ThreadPoolExecutor(threads - 1, thread_name_prefix="minigan")
     bounds = [batch * i // threads for i in range(threads + 1)]
     slices = list(zip(bounds[:-1], bounds[1:]))
-    futures = [_pools[threads].submit(work, *s) for s in slices[1:]]
+    futures = [_pool(threads).submit(work, *s) for s in slices[1:]]
     work(*slices[0])  # the calling thread takes the first slice itself
     for future in futures:
         future.result()  # waits, and re-raises an exception from the thread
@@ -71,7 +96,7 @@ def matmul(a, b):
     """``a @ b`` for 2-D arrays, with the rows of the result shared between the threads."""
     xp = backend.get_array_module(a, b)
     M, K, N = a.shape[0], a.shape[1], b.shape[1]
-    if (M * K * N < MIN_MULTIPLY_ADDS or not blas_is_single_threaded()
+    if (M * K * N < MIN_MULTIPLY_ADDS or not blas_is_single_threaded() or _side_by_side
             or backend.device_of(a) != "cpu"):
         return a @ b
     out = xp.empty((M, N), dtype=xp.result_type(a, b))
