@@ -26,7 +26,11 @@ class _ConvNd(Module):
         self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
         self.padding, self.dilation = _pair(padding), _pair(dilation)
         self.output_padding = _pair(output_padding)
-        self.weight = Parameter(zeros(*weight_shape, device=device, dtype=dtype))
+        # The weight (A, B, KH, KW) is stored in (A, KH, KW, B) memory, the order of im2col's
+        # columns, so the convolutions use it as a matrix without copying it every call
+        # (minigan/ops/im2col.py, weight_matrix). It still is an ordinary (A, B, KH, KW) array.
+        a, b, kh, kw = weight_shape
+        self.weight = Parameter(zeros(a, kh, kw, b, device=device, dtype=dtype).permute(0, 3, 1, 2))
         if bias:
             self.bias = Parameter(zeros(out_channels, device=device, dtype=dtype))
         else:

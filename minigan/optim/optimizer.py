@@ -12,6 +12,7 @@ the state exactly makes a resumed run continue bit for bit. See ``docs/10_nn_and
 """
 from .. import backend
 from ..autograd import Tensor, no_grad, enable_grad
+from ..ops.parallel import over_batch
 
 
 class Optimizer:
@@ -71,10 +72,20 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         with no_grad():
-            for group in self.param_groups:
-                for p in group["params"]:
-                    if p.grad is not None:
-                        self._update(p, p.grad.data, self._state_for(p), group)
+            jobs = [(p, self._state_for(p), group) for group in self.param_groups
+                    for p in group["params"] if p.grad is not None]
+            # Each parameter's update is independent of the others, so the CPU's threads
+            # share them (ops/parallel.py): largest first, dealt alternately to the two
+            # halves of the list, so that each half holds about half of the elements.
+            jobs.sort(key=lambda job: -job[0].size)
+            jobs = jobs[0::2] + jobs[1::2][::-1]
+
+            def update(start, stop):
+                for p, state, group in jobs[start:stop]:
+                    self._update(p, p.grad.data, state, group)
+            if jobs:
+                over_batch(update, len(jobs), 12 * sum(p.size for p, _, _ in jobs),
+                           jobs[0][0].data)
         return loss
 
     def _update(self, param, grad, state, group):
