@@ -93,3 +93,24 @@ def test_convolution_gradients_side_by_side_are_the_same_bits(monkeypatch):
         return tx.grad.numpy(), tw.grad.numpy()
     for a, b in zip(gradients(1), gradients(2)):
         np.testing.assert_array_equal(a, b)
+
+
+def test_optimizer_updates_on_threads_are_the_same_bits(monkeypatch):
+    """Optimizers hand parameters to the threads (largest first); each update is independent."""
+    rng = np.random.default_rng(4)
+    shapes = [(7, 5), (3,), (4, 4, 2), (1,), (9,)]
+    values = [rng.normal(size=s).astype(np.float32) for s in shapes]
+    grads = [rng.normal(size=s).astype(np.float32) for s in shapes]
+
+    def three_steps(threads):
+        params = [mg.tensor(v, requires_grad=True) for v in values]
+        opt = mg.optim.Adam(params, lr=0.1)
+        for _ in range(3):
+            for p, g in zip(params, grads):
+                p.grad = mg.tensor(g)
+            run_with_threads(monkeypatch, threads, opt.step)
+        return [p.numpy() for p in params]
+    one, three = three_steps(1), three_steps(3)
+    for a, b, start in zip(one, three, values):
+        assert not np.array_equal(a, start)
+        np.testing.assert_array_equal(a, b)
