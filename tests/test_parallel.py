@@ -103,7 +103,7 @@ def test_optimizer_updates_on_threads_are_the_same_bits(monkeypatch):
     grads = [rng.normal(size=s).astype(np.float32) for s in shapes]
 
     def three_steps(threads):
-        params = [mg.tensor(v, requires_grad=True) for v in values]
+        params = [mg.tensor(v.copy(), requires_grad=True) for v in values]
         opt = mg.optim.Adam(params, lr=0.1)
         for _ in range(3):
             for p, g in zip(params, grads):
