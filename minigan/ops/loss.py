@@ -3,6 +3,8 @@
 ``reduction`` is 'mean' (default), 'sum' or 'none', as in PyTorch.
 See ``docs/05_activations_and_losses.md`` for why the logits form is the stable one.
 """
+import math
+
 from ..autograd import Function, Tensor
 from .. import backend
 from .activation import sigmoid, clip
@@ -63,15 +65,25 @@ class BCE(Function):
 
     def forward(self, p, t):
         xp = backend.get_array_module(p)
-        floor = p.dtype.type(-100)
-        with_log = xp.maximum(xp.log(p), floor), xp.maximum(xp.log(1 - p), floor)
+        floor, tiny = p.dtype.type(-100), p.dtype.type(_TINY)
+        # log(max(p, e^-100)) rather than log(p): the same value after the clamp, without
+        # NumPy's divide-by-zero warning at p = 0
+        with_log = [xp.maximum(xp.log(xp.maximum(q, tiny)), floor) for q in (p, 1 - p)]
         return -(t * with_log[0] + (1 - t) * with_log[1])
 
     def backward(self, gy):
         p, t = self.inputs
         gp = gy * (p - t) / clip(p * (1.0 - p), min=1e-12)
-        gt = gy * (clip(log(1.0 - p), min=-100.0) - clip(log(p), min=-100.0))
+        gt = gy * (_clamped_log(1.0 - p) - _clamped_log(p))
         return gp, gt
+
+
+_TINY = math.exp(-100)  # log(_TINY) = -100, PyTorch's clamp of log in BCE
+
+
+def _clamped_log(q):
+    """max(log q, -100), differentiable, with no warning at q = 0."""
+    return clip(log(clip(q, min=_TINY)), min=-100.0)
 
 
 def binary_cross_entropy(input, target, reduction="mean"):
