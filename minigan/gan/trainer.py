@@ -142,13 +142,18 @@ class GANTrainer:
     def _mean_output(self, scores):
         """What D says on average: a probability for logits, the raw score for critics."""
         scores = scores.detach()
-        return mean(scores if self.objective.critic else sigmoid(scores)).item()
+        return mean(scores if self.objective.critic else sigmoid(scores))
 
-    def _checked(self, name, loss):
-        value = loss.item()
-        if not math.isfinite(value):
-            raise NonFiniteLossError(self.step, name, value)
-        return value
+    def _fetch(self, numbers, loss_name):
+        """The logged scalar tensors as Python floats, fetched in one transfer: on a GPU each
+        transfer waits for the device to finish, so one per update instead of one per number.
+        Raises `NonFiniteLossError` if the loss is NaN or infinite, before anyone steps on it."""
+        xp = backend.get_array_module(numbers[loss_name].data)
+        values = backend.to_numpy(xp.stack([xp.reshape(t.data, ()) for t in numbers.values()]))
+        log = {name: float(value) for name, value in zip(numbers, values)}
+        if not math.isfinite(log[loss_name]):
+            raise NonFiniteLossError(self.step, loss_name, log[loss_name])
+        return log
 
     # ------------------------------------------------------------------------ the updates
     def d_step(self, real, fake, labels=None):
@@ -162,19 +167,20 @@ class GANTrainer:
             loss = minimax_d_loss(real_out, fake_out, real_label=self.real_label)
         else:
             loss = self.objective.d_loss(real_out, fake_out)
-        log = {"D(x)": self._mean_output(real_out), "D(G(z))": self._mean_output(fake_out)}
+        numbers = {"D(x)": self._mean_output(real_out), "D(G(z))": self._mean_output(fake_out)}
         if self.gp_weight:
             gp = gradient_penalty(lambda x: self._call(self.D, x, labels), real_in, fake_in,
                                   self.gp_weight, generator=self.rng)
-            log["gradient_penalty"] = gp.item()
+            numbers["gradient_penalty"] = gp
             loss = loss + gp
         if self.r1_gamma:
             r1 = r1_penalty(lambda x: self._call(self.D, x, labels), real_in, self.r1_gamma)
-            log["r1_penalty"] = r1.item()
+            numbers["r1_penalty"] = r1
             loss = loss + r1
         if self.historical:
             loss = loss + self.historical["D"].penalty()
-        log["loss_D"] = self._checked("loss_D", loss)
+        numbers["loss_D"] = loss
+        log = self._fetch(numbers, "loss_D")
         loss.backward()
         self.d_optimizer.step()
         if self.clip_value:
@@ -200,7 +206,7 @@ class GANTrainer:
                 loss = self.objective.g_loss(fake_out, real_out)
             if self.historical:
                 loss = loss + self.historical["G"].penalty()
-            value = self._checked("loss_G", loss)
+            value = self._fetch({"loss_G": loss}, "loss_G")["loss_G"]
             loss.backward()
         self.g_optimizer.step()
         if self.historical:
