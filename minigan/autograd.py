@@ -53,6 +53,8 @@ def _to_array(data, dtype, device):
     if isinstance(data, Tensor):
         data = data.data
     if backend.is_array(data):
+        if device is None and dtype is None:  # the common case, every op's output: as it is
+            return data
         if device is None:
             device = backend.device_of(data)
         return backend.to_device(data, device, dtype)

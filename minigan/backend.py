@@ -163,7 +163,7 @@ def is_array(obj):
 
 
 def is_floating(dtype):
-    return numpy.issubdtype(numpy.dtype(dtype), numpy.floating)
+    return numpy.dtype(dtype).kind == "f"  # (numpy.issubdtype says the same, 10x slower)
 
 
 def dtype(name):
