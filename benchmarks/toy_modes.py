@@ -1,12 +1,14 @@
 """Mode-coverage benchmark: vanilla GAN vs tuned configurations on the 2-D toy data.
 
-    python3 benchmarks/toy_modes.py --seeds 5 --jobs 2 --out runs/toy_modes
+    python3 benchmarks/toy_modes.py --seeds 5 --jobs 1 --out runs/toy_modes
 
 runs ``examples/toy_2d.py`` for every (configuration, dataset, seed) not already done in
-``--out``, scores the 2,500 saved points with `minigan.data.toy.mode_coverage`, and prints a Markdown table of mean +- std over
-seeds (the one in ``docs/08_toy_benchmark.md``). The scatter plots of seed 0 are copied to
-``--figures`` (docs/figures by default). Each run is a separate process with one BLAS thread,
-so ``--jobs`` runs share the CPU without oversubscribing it.
+``--out``, scores the 2,500 saved points with `minigan.data.toy.mode_coverage`, and prints a
+Markdown table of mean +- std over seeds (the one in ``docs/08_toy_benchmark.md``). The
+scatter plots (and grid loss curves) of seed 0 of the vanilla and the best configuration are
+copied to ``--figures`` (docs/figures by default). Each run is a separate process with one BLAS
+thread; its time (training and sampling, process start included) is only comparable
+between runs made with the same ``--jobs`` (use ``--jobs 1`` for the time of a lone run).
 """
 import argparse
 import json
@@ -27,15 +29,24 @@ CONFIGS = {
     # The same MLPs (3 hidden layers of 128), non-saturating loss, Adam(1e-3, betas (0.5, 0.999))
     # for both players, batch 256: examples/toy_2d.py's defaults, no tricks.
     "vanilla": ["--loss", "ns"],
-    # The best: vanilla plus minibatch stddev in D and samples from an EMA of G.
+    # The best on the ring: vanilla plus minibatch stddev in D and samples from an EMA of G.
     "mbstd-ema": ["--loss", "ns", "--ema", "0.99", "--mbstd"],
     # ... and both learning rates decayed linearly to 0.
     "mbstd-ema-decay": ["--loss", "ns", "--ema", "0.99", "--mbstd", "--lr-decay"],
     # Two time-scale learning rates, decayed, + mbstd + EMA: best on seed 0 while tuning.
     "ttur-mbstd": ["--loss", "ns", "--lr-d", "2e-3", "--lr-g", "5e-4", "--lr-decay", "--ema",
                    "0.99", "--mbstd"],
+    # The best on the grid: twice the learning rate of mbstd-ema for both players and 14,000
+    # steps (under 5 minutes), so the points contract further onto the modes; on the ring it
+    # loses modes. --drs also writes points filtered by discriminator rejection sampling,
+    # scored as the row "fast-mbstd-ema + DRS" (a sampling-time trick, reported apart).
+    "fast-mbstd-ema": ["--loss", "ns", "--lr-g", "2e-3", "--lr-d", "2e-3", "--ema", "0.99",
+                       "--mbstd", "--steps", "14000", "--drs"],
 }
+DRS = " + DRS"  # suffix of the rows scored on the --drs points of a run
 DATASETS = {"ring": [], "grid": []}
+# seed-0 plots copied to docs/figures (as toy_grid_best.png, ...): vanilla and the grid's best
+FIGURE_NAMES = {"vanilla": "vanilla", "fast-mbstd-ema": "best"}
 
 
 def run_one(config, dataset, seed, out):
@@ -48,17 +59,28 @@ def run_one(config, dataset, seed, out):
     done = os.path.join(folder, "metrics.json")
     if os.path.exists(done):  # finished in an earlier invocation: reuse (delete to rerun)
         with open(done) as f:
-            return (config, dataset, seed), json.load(f)
+            return json.load(f)
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     start = time.time()
     with open(os.path.join(folder, "log.txt"), "w") as log:
-        subprocess.run(command, check=True, stdout=log, stderr=subprocess.STDOUT, env=env)
-    metrics = mode_coverage(np.load(samples), dataset)
-    metrics["seconds"] = time.time() - start
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        # os.wait4 also returns the CPU time of this child alone: on a shared machine the
+        # wall-clock time depends on who else is running, the CPU time much less.
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, command)
+    times = {"seconds": time.time() - start, "cpu_seconds": usage.ru_utime + usage.ru_stime}
+    rows = {config: samples}
+    if "--drs" in CONFIGS[config]:  # the same run's points filtered by DRS: a row of its own
+        rows[config + DRS] = samples.replace(".npy", "_drs.npy")
+    results = [[row, dataset, seed, {**mode_coverage(np.load(path), dataset), **times}]
+               for row, path in rows.items()]
     with open(done, "w") as f:
-        json.dump(metrics, f)
-    print(f"{config:8s} {dataset:5s} seed {seed}: {metrics}", flush=True)
-    return (config, dataset, seed), metrics
+        json.dump(results, f)
+    for result in results:
+        print(*result, flush=True)
+    return results
 
 
 def copy_small(source, target):
@@ -68,9 +90,12 @@ def copy_small(source, target):
 
 
 def table(results, seeds):
-    lines = ["| configuration | dataset | modes covered | high-quality samples (%) | reverse KL | time per run (s) |",
-             "| --- | --- | --- | --- | --- | --- |"]
-    for config in sorted({c for c, _, _ in results}, key=list(CONFIGS).index):
+    lines = ["| configuration | dataset | modes covered | high-quality samples (%) | reverse KL "
+             "| time per run (s) | CPU time per run (s) |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    def order(row):  # configurations in CONFIGS order, each followed by its DRS row
+        return list(CONFIGS).index(row.removesuffix(DRS)), row.endswith(DRS)
+    for config in sorted({c for c, _, _ in results}, key=order):
         for dataset in DATASETS:
             rows = [results[(config, dataset, s)] for s in seeds if (config, dataset, s) in results]
             if not rows:
@@ -80,16 +105,17 @@ def table(results, seeds):
             def stat(key, scale=1.0, fmt=".2f"):
                 values = np.array([r[key] for r in rows], dtype=float) * scale
                 return f"{values.mean():{fmt}} ± {values.std():{fmt}}"
+            cpu = stat("cpu_seconds", fmt=".0f") if all("cpu_seconds" in r for r in rows) else "–"
             lines.append(f"| {config} | {dataset} | {stat('modes_covered', fmt='.1f')} / {total} | "
                          f"{stat('high_quality_fraction', 100, '.1f')} | {stat('reverse_kl', fmt='.3f')} | "
-                         f"{stat('seconds', fmt='.0f')} |")
+                         f"{stat('seconds', fmt='.0f')} | {cpu} |")
     return "\n".join(lines)
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--seeds", type=int, default=5)
-    p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--jobs", type=int, default=1)
     p.add_argument("--configs", nargs="+", default=list(CONFIGS))
     p.add_argument("--datasets", nargs="+", default=list(DATASETS))
     p.add_argument("--out", default="runs/toy_modes")
@@ -98,17 +124,24 @@ def main():
     seeds = list(range(args.seeds))
     jobs = [(c, d, s, args.out) for c in args.configs for d in args.datasets for s in seeds]
     with ThreadPoolExecutor(args.jobs) as pool:
-        results = dict(pool.map(lambda job: run_one(*job), jobs))
+        runs = pool.map(lambda job: run_one(*job), jobs)
+        results = {(row, dataset, seed): metrics for rows in runs
+                   for row, dataset, seed, metrics in rows}
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump({"/".join(map(str, k)): v for k, v in results.items()}, f, indent=1)
     os.makedirs(args.figures, exist_ok=True)
-    for config in args.configs:
+    for config in [c for c in args.configs if c in FIGURE_NAMES]:
         for dataset in args.datasets:
             run = os.path.join(args.out, f"{config}_{dataset}_0")
+            name = FIGURE_NAMES[config]
             copy_small(os.path.join(run, "scatter.png"),
-                       os.path.join(args.figures, f"toy_{dataset}_{config}.png"))
-            copy_small(os.path.join(run, "losses.png"),
-                       os.path.join(args.figures, f"toy_losses_{dataset}_{config}.png"))
+                       os.path.join(args.figures, f"toy_{dataset}_{name}.png"))
+            if dataset == "grid":  # the loss curves shown in docs/08_gan_loss_curves.md
+                copy_small(os.path.join(run, "losses.png"),
+                           os.path.join(args.figures, f"toy_losses_{dataset}_{name}.png"))
+            if os.path.exists(os.path.join(run, "scatter_drs.png")):
+                copy_small(os.path.join(run, "scatter_drs.png"),
+                           os.path.join(args.figures, f"toy_{dataset}_{name}_drs.png"))
     print(table(results, seeds))
 
 

@@ -6,7 +6,9 @@
 writes 2,500 generated points to ``ring.npy``, prints how many modes they cover, the share of
 high-quality points (within 3 std of a mode) and the reverse KL between mode histograms, and
 (with ``--out``) saves a scatter plot and the loss curves. Every trick of `minigan.gan` has a
-flag; ``benchmarks/toy_modes.py`` runs this over seeds. See ``docs/08_toy_benchmark.md``.
+flag; ``--drs`` also scores points filtered by discriminator rejection sampling, a sampling-time
+trick reported apart. ``benchmarks/toy_modes.py`` runs this over seeds. See
+``docs/08_toy_benchmark.md``.
 """
 import argparse
 import os
@@ -21,7 +23,8 @@ import minigan  # noqa: E402
 from minigan import optim  # noqa: E402
 from minigan.data.toy import sample_toy, toy_modes, mode_coverage  # noqa: E402
 from minigan.gan import (GANTrainer, MLPGenerator, MLPDiscriminator, ReferenceBatch,  # noqa: E402
-                         ConditionalMLPGenerator, ConditionalMLPDiscriminator, OBJECTIVES)
+                         ConditionalMLPGenerator, ConditionalMLPDiscriminator, OBJECTIVES,
+                         rejection_sample)
 
 
 def parse_args(argv=None):
@@ -37,12 +40,15 @@ def parse_args(argv=None):
     p.add_argument("--hidden", type=int, default=128)
     p.add_argument("--layers", type=int, default=3)
     p.add_argument("--d-hidden", type=int, default=None, help="D's width (default: --hidden)")
+    p.add_argument("--d-layers", type=int, default=None, help="D's depth (default: --layers)")
     p.add_argument("--batchnorm", action="store_true", help="batch norm in G's hidden layers")
     p.add_argument("--lr-g", type=float, default=1e-3)
     p.add_argument("--lr-d", type=float, default=1e-3)
     p.add_argument("--beta1", type=float, default=0.5)
     p.add_argument("--beta2", type=float, default=0.999)
     p.add_argument("--lr-decay", action="store_true", help="decay both learning rates linearly to 0")
+    p.add_argument("--decay-start", type=float, default=0.0,
+                   help="with --lr-decay: fraction of the steps after which the decay starts")
     p.add_argument("--n-critic", type=int, default=1)
     p.add_argument("--gp", type=float, default=None, help="gradient penalty weight")
     p.add_argument("--r1", type=float, default=0.0, help="R1 penalty gamma")
@@ -56,7 +62,17 @@ def parse_args(argv=None):
     p.add_argument("--ema", type=float, default=None, help="EMA decay of G weights, e.g. 0.999")
     p.add_argument("--vbn", action="store_true", help="virtual batch norm in G")
     p.add_argument("--conditional", action="store_true", help="condition on the mode index")
+    p.add_argument("--drs", action="store_true",
+                   help="also draw 2,500 points by discriminator rejection sampling (a "
+                        "sampling-time trick) into NAME_drs.npy next to --samples-out")
+    p.add_argument("--eval-every", type=int, default=0, help="print the metrics every N steps")
     return p.parse_args(argv)
+
+
+def drs_path(samples_out):
+    """Where --drs writes its points: ring.npy -> ring_drs.npy."""
+    root, ext = os.path.splitext(samples_out)
+    return f"{root}_drs{ext or '.npy'}"
 
 
 def build(args, num_modes):
@@ -70,13 +86,19 @@ def build(args, num_modes):
     G = MLPGenerator(args.nz, args.hidden, args.layers, 2, norm=norm, reference_size=reference_size)
     if args.vbn:  # the reference batch: noise drawn once, passed through G with every batch
         G = ReferenceBatch(G, minigan.randn(reference_size, args.nz))
-    D = MLPDiscriminator(2, args.d_hidden or args.hidden, args.layers, spectral_norm=args.spectral_norm,
-                         minibatch_std=args.mbstd)
+    D = MLPDiscriminator(2, args.d_hidden or args.hidden, args.d_layers or args.layers,
+                         spectral_norm=args.spectral_norm, minibatch_std=args.mbstd)
     return G, D
 
 
 def main(argv=None):
     args = parse_args(argv)
+    if not 0.0 <= args.decay_start < 1.0:
+        raise SystemExit(f"--decay-start must be in [0, 1), got {args.decay_start}")
+    if args.drs and (args.conditional or args.vbn or args.loss not in ("ns", "minimax")):
+        raise SystemExit("--drs needs an unconditional G and a D trained as a classifier "
+                         "(its logit estimates log p_data / p_G): not --conditional, --vbn or "
+                         f"--loss {args.loss}")
     minigan.manual_seed(args.seed)  # model initialisation
     data_rng = np.random.default_rng(args.seed + 1000)
     modes, _ = toy_modes(args.dataset)
@@ -105,15 +127,22 @@ def main(argv=None):
                 yield x / scale
 
     def decay(trainer, log):
-        if args.lr_decay:
+        if args.lr_decay:  # constant until decay_start, then linearly to 0 at the last step
+            begin = args.decay_start * args.steps
+            factor = min(1.0, (args.steps - trainer.step) / max(1.0, args.steps - begin))
             for opt, lr in ((g_opt, args.lr_g), (d_opt, args.lr_d)):
                 for group in opt.param_groups:
-                    group["lr"] = lr * (1 - trainer.step / args.steps)
+                    group["lr"] = lr * factor
 
     def report(trainer, log):
         if trainer.step % max(1, args.steps // 10) == 0 or trainer.step == args.steps:
             print(f"step {trainer.step:6d}  loss_D {log['loss_D']:.4f}  loss_G {log['loss_G']:.4f}"
                   f"  D(x) {log['D(x)']:.3f}  D(G(z)) {log['D(G(z))']:.3f}", flush=True)
+        if args.eval_every and trainer.step % args.eval_every == 0:
+            m = mode_coverage(trainer.sample().numpy() * scale, args.dataset)
+            print(f"  eval step {trainer.step:6d}: {m['modes_covered']} modes, "
+                  f"{100 * m['high_quality_fraction']:.1f}% high quality, reverse KL "
+                  f"{m['reverse_kl']:.3f} ({time.time() - start:.0f} s)", flush=True)
 
     start = time.time()
     trainer.fit(batches(), args.steps, callbacks=[decay, report])
@@ -123,6 +152,18 @@ def main(argv=None):
     print(f"modes covered {metrics['modes_covered']}/{len(modes)}  high quality "
           f"{100 * metrics['high_quality_fraction']:.1f}%  reverse KL {metrics['reverse_kl']:.4f}"
           f"  ({time.time() - start:.0f} s)")
+    if args.drs:  # filter new samples of the same generator (the EMA copy, if any) through D
+        sampler = trainer.ema.module if trainer.ema is not None else G
+        kept, rate = rejection_sample(sampler, D, 2500, args.nz, args.batch_size,
+                                      rng=np.random.default_rng(args.seed + 2000))
+        drs_samples = kept.numpy() * scale
+        np.save(drs_path(args.samples_out), drs_samples.astype(np.float32))
+        drs = mode_coverage(drs_samples, args.dataset)
+        metrics["drs"] = drs
+        print(f"with discriminator rejection sampling ({100 * rate:.1f}% accepted): modes covered "
+              f"{drs['modes_covered']}/{len(modes)}  high quality "
+              f"{100 * drs['high_quality_fraction']:.1f}%  reverse KL {drs['reverse_kl']:.4f}"
+              f"  ({time.time() - start:.0f} s)")
     if args.out:
         from minigan.utils.plots import plot_toy_scatter, plot_losses
         os.makedirs(args.out, exist_ok=True)
@@ -131,6 +172,11 @@ def main(argv=None):
                  f"{100 * metrics['high_quality_fraction']:.0f}% high quality")
         plot_toy_scatter(real, samples, os.path.join(args.out, "scatter.png"), title, modes=modes)
         plot_losses(trainer.history, os.path.join(args.out, "losses.png"))
+        if args.drs:
+            title = (f"{args.dataset}, {args.loss} + DRS: {drs['modes_covered']}/{len(modes)} "
+                     f"modes, {100 * drs['high_quality_fraction']:.0f}% high quality")
+            plot_toy_scatter(real, drs_samples, os.path.join(args.out, "scatter_drs.png"), title,
+                             modes=modes)
     return metrics
 
 

@@ -156,6 +156,18 @@ def test_plot_losses_from_dict_and_csv(tmp_path):
         assert image.size[1] < image.size[0]          # one panel
 
 
+def test_d_output_panel_fits_critic_scores(tmp_path):
+    # Probabilities (ns, minimax) get the fixed [0, 1] axis; raw critic scores (wgan,
+    # hinge) are outside it and would be clipped, so the axis follows the values.
+    assert plots.d_output_limits([0.0, 0.5, float("nan"), 1.0]) == (-0.02, 1.02)
+    assert plots.d_output_limits([-3.0, 0.5, 12.0]) is None
+    assert plots.d_output_limits([0.2, 1.5]) is None
+    history = {"step": [0, 1, 2], "loss_D": [1.0, 0.5, 0.2], "D(x)": [4.0, 8.0, 12.0],
+               "D(G(z))": [-4.0, -8.0, -12.0]}
+    plots.plot_losses(history, tmp_path / "critic.png")
+    assert (tmp_path / "critic.png").exists()
+
+
 def test_plot_losses_needs_a_loss_column(tmp_path):
     with pytest.raises(ValueError, match="loss"):
         plots.plot_losses({"step": [1, 2]}, tmp_path / "x.png")

@@ -2,7 +2,8 @@
 
 Read in this order: ``objectives.py`` (what each player minimises), ``penalties.py`` (keeping
 D smooth), ``tricks.py``, ``spectral_norm.py``, ``virtual_batchnorm.py``, ``ema.py``,
-``models.py``, ``conditional.py``, and ``trainer.py`` (the loop). Docs: ``docs/08_gan_*.md``.
+``rejection.py``, ``models.py``, ``conditional.py``, and ``trainer.py`` (the loop).
+Docs: ``docs/08_gan_*.md``.
 """
 from .objectives import (OBJECTIVES, Objective, get_objective, minimax_d_loss, minimax_g_loss,
                          nonsaturating_g_loss, lsgan_d_loss, lsgan_g_loss, wasserstein_d_loss,
@@ -14,6 +15,7 @@ from .tricks import (add_instance_noise, instance_noise_std, feature_matching_lo
 from .spectral_norm import spectral_norm
 from .virtual_batchnorm import VirtualBatchNorm, ReferenceBatch
 from .ema import EMA
+from .rejection import drs_logit, drs_acceptance, rejection_sample
 from .models import (DCGANGenerator, DCGANDiscriminator, dcgan_init, MLPGenerator,
                      MLPDiscriminator)
 from .conditional import ConditionalMLPGenerator, ConditionalMLPDiscriminator

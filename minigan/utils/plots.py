@@ -57,14 +57,26 @@ def _columns(history):
     return {name: [as_float(v) for v in values] for name, values in columns.items()}
 
 
+def d_output_limits(values, margin=0.02):
+    """The y range for D's mean outputs: [0, 1] (plus ``margin``) when every value is a
+    probability (minimax, ns objectives), else None, to let matplotlib fit the data: a
+    critic's raw scores (wgan, hinge) can be any real number and a fixed [0, 1] would clip
+    them. NaNs (missing values) are ignored."""
+    finite = [v for v in values if not math.isnan(v)]
+    if all(0.0 <= v <= 1.0 for v in finite):
+        return (-margin, 1.0 + margin)
+    return None
+
+
 def plot_losses(history, path, smoothing=0.9, title=None):
     """Plot losses against training step and save to ``path`` (e.g. "losses.png").
 
     ``history`` maps column names to lists of numbers, or is a list of rows (dicts, as
     `csv.DictReader` gives). Every column whose name contains "loss" goes in the top panel.
     If columns "d_real"/"d_fake" (or "D(x)"/"D(G(z))") exist, the discriminator's mean
-    outputs on real and fake images get a second panel. The x axis is the "step" (or
-    "iteration") column when there is one, else the row number.
+    outputs on real and fake images get a second panel, on [0, 1] for probabilities and
+    fitted to the values for raw critic scores (`d_output_limits`). The x axis is the "step"
+    (or "iteration") column when there is one, else the row number.
     """
     columns = _columns(history)
     loss_names = [name for name in columns if "loss" in name.lower()]
@@ -88,8 +100,12 @@ def plot_losses(history, path, smoothing=0.9, title=None):
     if title:
         axes[0, 0].set_title(title)
     if d_names:
-        axes[1, 0].set_ylabel("mean D output")
-        axes[1, 0].set_ylim(-0.02, 1.02)
+        limits = d_output_limits([v for name in d_names for v in columns[name]])
+        if limits is not None:
+            axes[1, 0].set_ylabel("mean D output")
+            axes[1, 0].set_ylim(*limits)
+        else:
+            axes[1, 0].set_ylabel("mean critic score")
     axes[-1, 0].set_xlabel(step_name or "step")
     _save(plt, fig, path)
 
