@@ -32,7 +32,7 @@ class Sub(Function):
 
     def backward(self, gy):
         a, b = self.inputs
-        return _unbroadcast(gy, a), _unbroadcast(-gy, b)
+        return _unbroadcast(gy, a), _unbroadcast(-gy, b) if b.requires_grad else None
 
 
 class Mul(Function):
@@ -42,8 +42,9 @@ class Mul(Function):
         return a * b
 
     def backward(self, gy):
-        a, b = self.inputs
-        return _unbroadcast(gy * b, a), _unbroadcast(gy * a, b)
+        a, b = self.inputs  # (a gradient nobody needs, e.g. of a constant, is not computed)
+        return (_unbroadcast(gy * b, a) if a.requires_grad else None,
+                _unbroadcast(gy * a, b) if b.requires_grad else None)
 
 
 class Div(Function):
@@ -55,7 +56,8 @@ class Div(Function):
     def backward(self, gy):
         a, b = self.inputs
         ga = gy / b
-        return _unbroadcast(ga, a), _unbroadcast(-ga * a / b, b)
+        return (_unbroadcast(ga, a) if a.requires_grad else None,
+                _unbroadcast(-ga * a / b, b) if b.requires_grad else None)
 
 
 class Neg(Function):

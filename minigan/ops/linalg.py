@@ -3,7 +3,7 @@
 For y = a @ b:  da = dy @ b^T and db = a^T @ dy (batch axes broadcast like NumPy, so their
 gradients are summed back with `sum_to`). ``docs/02_broadcasting.md``.
 """
-from ..autograd import Function
+from ..autograd import Function, Tensor, is_grad_enabled
 from .shape import sum_to, transpose, reshape
 
 
@@ -40,10 +40,39 @@ def matmul(a, b):
     return y
 
 
+class Linear(Function):
+    """y = x W^T + b for x (N, in), W (out, in), b (out,);
+    dx = dy W,  dW = (x^T dy)^T,  db = dy summed over N.
+
+    The same arithmetic as ``matmul(x, transpose(W)) + b`` (same results, bit for bit) in one
+    op instead of three: small MLPs spend more time on the bookkeeping of each op than on
+    the arithmetic, and their backward passes shrink from seven ops per layer to none."""
+
+    def forward(self, x, weight, bias=None):
+        y = x @ weight.T
+        return y if bias is None else y + bias
+
+    def backward(self, gy):
+        x, weight = self.inputs[:2]
+        has_bias = len(self.inputs) == 3
+        if is_grad_enabled():  # create_graph=True: the gradients as differentiable ops
+            gx = matmul(gy, weight) if x.requires_grad else None
+            gw = transpose(matmul(transpose(x), gy)) if weight.requires_grad else None
+            return (gx, gw, sum_to(gy, self.inputs[2].shape)) if has_bias else (gx, gw)
+        g = gy.data  # a plain backward: raw arrays
+        gx = Tensor(g @ weight.data) if x.requires_grad else None
+        gw = Tensor((x.data.T @ g).T) if weight.requires_grad else None
+        if not has_bias:
+            return gx, gw
+        return gx, gw, Tensor(g.sum(axis=(0,), keepdims=True).reshape(self.inputs[2].shape))
+
+
 def linear(x, weight, bias=None):
     """y = x W^T + b, with W of shape (out_features, in_features) as in PyTorch."""
     if x.shape[-1] != weight.shape[1]:
         raise ValueError(f"linear: input has {x.shape[-1]} features (shape {x.shape}) but the "
                          f"weight {weight.shape} expects {weight.shape[1]}")
-    y = matmul(x, transpose(weight))
+    if x.ndim == 2 and weight.ndim == 2 and (bias is None or bias.ndim == 1):
+        return Linear()(x, weight) if bias is None else Linear()(x, weight, bias)
+    y = matmul(x, transpose(weight))  # other shapes: the general ops
     return y if bias is None else y + bias
