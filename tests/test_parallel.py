@@ -114,3 +114,18 @@ def test_optimizer_updates_on_threads_are_the_same_bits(monkeypatch):
     for a, b, start in zip(one, three, values):
         assert not np.array_equal(a, start)
         np.testing.assert_array_equal(a, b)
+
+
+def test_work_handed_out_from_a_worker_thread_runs_in_place(monkeypatch):
+    """Nested sharing would wait on a pool whose only worker is the one waiting: no deadlock."""
+    monkeypatch.setattr(parallel, "MIN_ELEMENTS", 0)
+    monkeypatch.setenv("MINIGAN_NUM_THREADS", "2")
+    done = []
+
+    def inner(start, stop):
+        done.append((start, stop))
+
+    def outer(start, stop):
+        parallel.over_batch(inner, 4, 100, np.zeros(4))
+    parallel.over_batch(outer, 2, 100, np.zeros(2))
+    assert sorted(done) == [(0, 2), (0, 4), (2, 4)]  # main thread split; the worker did not

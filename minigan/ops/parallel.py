@@ -21,6 +21,7 @@ The number of threads is ``MINIGAN_NUM_THREADS``, else the number of cores this 
 use. See ``docs/07_backend.md``.
 """
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from .. import backend
@@ -56,6 +57,12 @@ def _pool(threads):
     return _pools[threads]
 
 
+def _in_worker():
+    """True on one of minigan's own threads: work handed out from there would wait for a
+    pool that may be busy running it, so it runs in place."""
+    return threading.current_thread().name.startswith("minigan")
+
+
 def side_by_side(first, second, array):
     """``(first(), second())``, computed at the same time on two threads when ``array``
     lives on the CPU. For two independent jobs, such as the input and weight gradients of a
@@ -63,7 +70,7 @@ def side_by_side(first, second, array):
     products stay whole (they measured 13-15% faster than splitting every product).
     Only in a plain backward pass: graph recording (``create_graph=True``) stays on one thread."""
     global _side_by_side
-    if (num_threads() < 2 or _side_by_side or is_grad_enabled()
+    if (num_threads() < 2 or _side_by_side or _in_worker() or is_grad_enabled()
             or backend.device_of(array) != "cpu"):
         return first(), second()
     _side_by_side = True
@@ -80,7 +87,7 @@ def over_batch(work, batch, elements, array):
     share (``elements``: about how many array elements it reads and writes, all passes
     together), else a single call ``work(0, batch)``."""
     threads = min(num_threads(), batch)
-    if (threads < 2 or elements < MIN_ELEMENTS or _side_by_side
+    if (threads < 2 or elements < MIN_ELEMENTS or _side_by_side or _in_worker()
             or backend.device_of(array) != "cpu"):
         work(0, batch)
         return
