@@ -1,10 +1,15 @@
-"""Share the work of a convolution between the CPU cores.
+"""Share the work of a training step between the CPU cores.
 
 NumPy runs each operation on one core, but it releases Python's global interpreter lock
 while the operation runs: two threads that each take half of the rows really do run on two
-cores. The convolutions use this for their matrix products (`matmul`) and for their copy and
-add passes (`over_batch`: im2col, col2im), which is most of a training step. On a GPU
-(CuPy) every kernel is parallel anyway, so the work is done in one call there.
+cores. Three ways to share, from fine to coarse:
+
+- `over_batch`: a pass over a batch, in slices of images (im2col, col2im, the sub-pixel
+  interleave, batch norm, LeakyReLU), or over a list (the optimizers' parameters);
+- `matmul`: the rows of a matrix product (the convolutions' forward products);
+- `side_by_side`: two independent jobs at once (a convolution's input and weight gradients).
+
+On a GPU (CuPy) every kernel is parallel anyway, so the work is done in one call there.
 
 Who splits the matrix products, BLAS or minigan? Not both: OpenBLAS's own threads spin
 while they wait for work, and on the same cores as minigan's threads they slow both down.
