@@ -40,8 +40,6 @@ def test_batch_norm_and_leaky_relu_same_bits_for_any_thread_count(monkeypatch, t
 
 
 def test_an_exception_in_a_thread_reaches_the_caller(monkeypatch):
-    monkeypatch.setattr(parallel, "MIN_ELEMENTS", 0)
-    monkeypatch.setenv("MINIGAN_NUM_THREADS", "2")
     seen = []
 
     def work(start, stop):
@@ -49,7 +47,7 @@ def test_an_exception_in_a_thread_reaches_the_caller(monkeypatch):
         if start > 0:
             raise RuntimeError("slice failed")
     with pytest.raises(RuntimeError, match="slice failed"):
-        parallel.over_batch(work, 4, 100, np.zeros(4))
+        run_with_threads(monkeypatch, 2, lambda: parallel.over_batch(work, 4, 100, np.zeros(4)))
     assert sorted(seen) == [(0, 2), (2, 4)]
 
 
@@ -118,8 +116,6 @@ def test_optimizer_updates_on_threads_are_the_same_bits(monkeypatch):
 
 def test_work_handed_out_from_a_worker_thread_runs_in_place(monkeypatch):
     """Nested sharing would wait on a pool whose only worker is the one waiting: no deadlock."""
-    monkeypatch.setattr(parallel, "MIN_ELEMENTS", 0)
-    monkeypatch.setenv("MINIGAN_NUM_THREADS", "2")
     done = []
 
     def inner(start, stop):
@@ -127,5 +123,5 @@ def test_work_handed_out_from_a_worker_thread_runs_in_place(monkeypatch):
 
     def outer(start, stop):
         parallel.over_batch(inner, 4, 100, np.zeros(4))
-    parallel.over_batch(outer, 2, 100, np.zeros(2))
+    run_with_threads(monkeypatch, 2, lambda: parallel.over_batch(outer, 2, 100, np.zeros(2)))
     assert sorted(done) == [(0, 2), (0, 4), (2, 4)]  # main thread split; the worker did not

@@ -36,8 +36,7 @@ class BatchNormTrain(Function):
         xp = backend.get_array_module(x)
         n, c, spatial = x.shape[0], x.shape[1], tuple(range(2, x.ndim))
         m = x.size // c
-        per_channel = (c,) + (1,) * len(spatial)      # broadcasts a (C,) vector against x
-        dims = "nc" + "hwdxyz"[:len(spatial)]        # einsum's letters for x's axes
+        per_channel, dims = _channel_shape(x), _einsum_letters(x)
         # Every pass below goes slice by slice through the batch on the CPU's threads
         # (parallel.py), statistics as per-image sums that are then added up over images.
         # (No reshape to (N, C, L): a strided input, such as a cropped col2im result, would
@@ -69,8 +68,7 @@ class BatchNormTrain(Function):
         xp = backend.get_array_module(x)
         n, c = x.shape[:2]
         m = x.size // c
-        per_channel = (c,) + (1,) * (x.ndim - 2)
-        dims = "nc" + "hwdxyz"[:x.ndim - 2]
+        per_channel, dims = _channel_shape(x), _einsum_letters(x)
         t = xp.empty_like(x)
 
         def sums(i):                                   # t = x - mu; sum(dy), sum(dy (x - mu))
@@ -131,6 +129,11 @@ def _sum_over_images(per_image, x, passes, count=1):
 def _channel_shape(x):
     """(1, C, 1, 1) for x of shape (N, C, H, W): per-channel values broadcast against x."""
     return (1, x.shape[1]) + (1,) * (x.ndim - 2)
+
+
+def _einsum_letters(x):
+    """einsum's letters for the axes of x: "nchw" for (N, C, H, W), "nc" for (N, C)."""
+    return "nc" + "hwdxyz"[:x.ndim - 2]
 
 
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
