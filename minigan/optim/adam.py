@@ -44,8 +44,8 @@ class Adam(Optimizer):
         t = state["step"]
         if weight_decay != 0:
             grad = grad + weight_decay * param.data  # a new array: grads are never changed
-        # In place, with as few passes over memory as possible (the same arithmetic as the
-        # formulas above, in the same order, so the same bits as torch.optim's loop).
+        # In place, with as few passes over memory as possible: the same arithmetic as the
+        # formulas above, in the same order.
         m, v = state["exp_avg"].data, state["exp_avg_sq"].data
         m *= beta1
         m += (1 - beta1) * grad
