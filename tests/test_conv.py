@@ -9,7 +9,7 @@
 """
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 import minigan as mg
 from minigan.testing.gradcheck import gradcheck, gradgradcheck
@@ -226,6 +226,31 @@ def test_both_transposed_algorithms_match_the_definition(device, method, data):
                                       *(args[k] for k in ("stride", "padding", "output_padding",
                                                           "dilation")))
     np.testing.assert_allclose(y.numpy(), expected, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("op", sorted(OPS))
+@given(data=st.data())
+@settings(max_examples=5)
+def test_gradients_through_the_subpixel_method(device, op, data):
+    """First and second order with every transposed convolution computed by phases: the
+    forward of conv_transpose2d, and the input gradient of conv2d, which is one."""
+    from minigan.ops import subpixel
+    fn, _, _ = OPS[op]
+    x_shape, w_shape, c_out, args, with_bias = data.draw(phase_cases())
+    if op == "conv2d":  # the same shapes, seen from the other side: y = conv2d(x, w)
+        args = {k: v for k, v in args.items() if k != "output_padding"}
+        n, c_in, h, w = x_shape
+        x_shape = (n, c_out, *(conv_transpose2d_loops(np.zeros(x_shape[:2] + (h, w)),
+                                                      np.zeros(w_shape), None, args["stride"],
+                                                      args["padding"], (0, 0),
+                                                      (1, 1)).shape[2:]))
+        w_shape = (c_in, c_out) + w_shape[2:]
+        c_out = c_in
+    x, w, b = draw_tensors(data, x_shape, w_shape, c_out, with_bias, device)
+    inputs = [x, w] if b is None else [x, w, b]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(subpixel, "worth_it", lambda *_: True)
+        check_both_orders(lambda *t: fn(*t, **args), inputs)
 
 
 def test_threads_give_the_same_results(monkeypatch):
