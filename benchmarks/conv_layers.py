@@ -73,6 +73,7 @@ def main():
     parser.add_argument("--contiguous", action="store_true",
                         help="give minigan NCHW-contiguous inputs (as PyTorch gets)")
     parser.add_argument("--pause", type=float, default=0.3, help="idle seconds before each run")
+    parser.add_argument("--lead-in", type=int, default=1, help="untimed runs after the rest")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     layout = "NCHW-contiguous" if args.contiguous else "channels-last activations"
@@ -101,7 +102,7 @@ def main():
         times = [[], []]
         for _ in range(args.repeats):
             for i, step in enumerate(steps):
-                times[i].append(clock(step, args.pause))
+                times[i].append(clock(step, args.pause, args.lead_in))
         medians = [statistics.median(t) for t in times]
         totals = [a + b for a, b in zip(totals, medians)]
         name = f"{kind} {cin}->{cout} k{k} s{s} p{p} on {size}x{size}"

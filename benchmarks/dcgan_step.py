@@ -107,6 +107,9 @@ def main():
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--no-torch", action="store_true")
     parser.add_argument("--pause", type=float, default=0.3, help="seconds of rest before each timed step")
+    parser.add_argument("--lead-in", type=int, default=1,
+                        help="untimed steps between the rest and the timed step (0: time the first "
+                             "step after the rest, which on some machines pays for waking the cores)")
     args = parser.parse_args()
     use_torch = torch is not None and not args.no_torch
     torch_device = "cuda" if args.device.startswith("cuda") else "cpu"
@@ -123,9 +126,9 @@ def main():
                 theirs()
         times_ours, times_theirs, ratios = [], [], []
         for _ in range(args.steps):
-            times_ours.append(clock(ours, args.pause))
+            times_ours.append(clock(ours, args.pause, args.lead_in))
             if theirs:
-                times_theirs.append(clock(theirs, args.pause))
+                times_theirs.append(clock(theirs, args.pause, args.lead_in))
                 ratios.append(times_ours[-1] / times_theirs[-1])
         line = f"{size}x{size} width {width}: minigan {statistics.median(times_ours):.3f} s/step"
         if theirs:

@@ -2,13 +2,23 @@
 import time
 
 
-def clock(step, pause=0.0):
-    """Seconds one call of ``step()`` takes, after ``pause`` idle seconds.
+def clock(step, pause=0.0, lead_in=0):
+    """Seconds one call of ``step()`` takes, after ``pause`` idle seconds and ``lead_in``
+    untimed calls.
 
     Idle first: OpenBLAS worker threads spin for ~0.1 s after a matrix product, and PyTorch's
     OpenMP threads briefly too; on a few cores they would slow the other library's next run.
+
+    Then a lead-in call, so the timed call finds the machine as it is in the middle of a
+    training loop, where steps follow each other without rest. Straight after idling a step
+    is slower than that: the idle cores have to wake up, and the Linux scheduler places the
+    threads of a process that was idle together on one core until they have been busy for a
+    while (on the development machine's kernel, which packs idle vCPUs' tasks, the first
+    minigan step after 0.3 s of rest took 105 ms instead of 87 ms).
     """
     time.sleep(pause)
+    for _ in range(lead_in):
+        step()
     start = time.perf_counter()
     step()
     return time.perf_counter() - start
