@@ -73,7 +73,10 @@ def main():
     parser.add_argument("--contiguous", action="store_true",
                         help="give minigan NCHW-contiguous inputs (as PyTorch gets)")
     parser.add_argument("--pause", type=float, default=0.3, help="idle seconds before each run")
-    parser.add_argument("--lead-in", type=int, default=1, help="untimed runs after the rest")
+    parser.add_argument("--lead-in", type=int, default=15,
+                        help="untimed runs after the rest: a layer takes a few ms, and it took "
+                             "~100 ms of work before minigan's threads ran as in a training "
+                             "loop on the development machine (see timing.py)")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     layout = "NCHW-contiguous" if args.contiguous else "channels-last activations"

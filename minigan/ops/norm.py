@@ -34,14 +34,15 @@ class BatchNormTrain(Function):
 
     def forward(self, x, weight, bias):
         xp = backend.get_array_module(x)
-        n, c, spatial = x.shape[0], x.shape[1], tuple(range(2, x.ndim))
+        n, c = x.shape[:2]
         m = x.size // c
         per_channel, dims = _channel_shape(x), _einsum_letters(x)
         # Every pass below goes slice by slice through the batch on the CPU's threads
         # (parallel.py), statistics as per-image sums that are then added up over images.
         # (No reshape to (N, C, L): a strided input, such as a cropped col2im result, would
-        # be copied.)
-        (sum_x,) = _sum_over_images(lambda i: (x[i].sum(axis=spatial),), x, passes=1)
+        # be copied. einsum sums over the image axes of channels-last memory about twice as
+        # fast as x.sum(axis=(2, 3)).)
+        (sum_x,) = _sum_over_images(lambda i: (xp.einsum(f"{dims}->nc", x[i]),), x, passes=1)
         self.mean = sum_x / m
         y = xp.empty_like(x)
 
