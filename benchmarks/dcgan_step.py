@@ -110,6 +110,8 @@ def main():
     parser.add_argument("--lead-in", type=int, default=1,
                         help="untimed steps between the rest and the timed step (0: time the first "
                              "step after the rest, which on some machines pays for waking the cores)")
+    parser.add_argument("--block", type=int, default=1,
+                        help="timed consecutive steps per sample (their mean is the sample)")
     args = parser.parse_args()
     use_torch = torch is not None and not args.no_torch
     torch_device = "cuda" if args.device.startswith("cuda") else "cpu"
@@ -126,9 +128,9 @@ def main():
                 theirs()
         times_ours, times_theirs, ratios = [], [], []
         for _ in range(args.steps):
-            times_ours.append(clock(ours, args.pause, args.lead_in))
+            times_ours.append(clock(ours, args.pause, args.lead_in, args.block))
             if theirs:
-                times_theirs.append(clock(theirs, args.pause, args.lead_in))
+                times_theirs.append(clock(theirs, args.pause, args.lead_in, args.block))
                 ratios.append(times_ours[-1] / times_theirs[-1])
         line = f"{size}x{size} width {width}: minigan {statistics.median(times_ours):.3f} s/step"
         if theirs:
