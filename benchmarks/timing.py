@@ -9,11 +9,10 @@ def clock(step, pause=0.0, lead_in=0, calls=1):
     Idle first: OpenBLAS worker threads spin for ~0.1 s after a matrix product, and PyTorch's
     OpenMP threads briefly too; on a few cores they would slow the other library's next run.
 
-    Then a lead-in call, so the timed call finds the machine as it is in the middle of a
+    Then lead-in calls, so the timed call finds the machine as it is in the middle of a
     training loop, where steps follow each other without rest. Straight after idling a step
-    is slower than that: the idle cores have to wake up, and the Linux scheduler places the
-    threads of a process that was idle together on one core until they have been busy for a
-    while (on the development machine, most likely because its kernel is booted with
+    can be slower than that: the scheduler may run the threads of a process that was idle
+    on one core until they have been busy for a while (on the development machine, most likely because its kernel is booted with
     ``sched_vcpu_pack``, the first minigan step after 0.3 s of rest took 105 ms instead of
     87 ms).
     """
