@@ -12,9 +12,9 @@ def clock(step, pause=0.0, lead_in=0, calls=1):
     Then lead-in calls, so the timed call finds the machine as it is in the middle of a
     training loop, where steps follow each other without rest. Straight after idling a step
     can be slower than that: the scheduler may run the threads of a process that was idle
-    on one core until they have been busy for a while (on the development machine, most likely because its kernel is booted with
-    ``sched_vcpu_pack``, the first minigan step after 0.3 s of rest took 105 ms instead of
-    87 ms).
+    on one core until they have been busy for a while (on the development machine, most
+    likely because its kernel is booted with ``sched_vcpu_pack``, the first minigan step
+    after 0.3 s of rest took 105 ms instead of 87 ms).
     """
     time.sleep(pause)
     for _ in range(lead_in):
