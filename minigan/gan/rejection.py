@@ -23,6 +23,7 @@ from that generator (or retrain D briefly against the one you sample from). See
 from .. import backend
 from ..autograd import Tensor, no_grad
 from ..creation import rand, randn
+from ..ops.activation import sigmoid
 
 
 def drs_logit(logits, logit_max, gamma=0.0, eps=1e-6):
@@ -34,9 +35,9 @@ def drs_logit(logits, logit_max, gamma=0.0, eps=1e-6):
 
 
 def drs_acceptance(logits, logit_max, gamma=0.0, eps=1e-6):
-    """The acceptance probability sigmoid(F(x)) of each sample."""
-    xp = backend.get_array_module(logits)
-    return 1.0 / (1.0 + xp.exp(-drs_logit(logits, logit_max, gamma, eps)))
+    """The acceptance probability sigmoid(F(x)) of each sample (minigan's sigmoid, which does
+    not overflow for the very negative F of unlikely samples)."""
+    return sigmoid(Tensor(drs_logit(logits, logit_max, gamma, eps))).data
 
 
 def rejection_sample(generator, discriminator, num_samples, nz, batch_size=256, percentile=95.0,
