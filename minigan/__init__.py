@@ -10,9 +10,9 @@ from .backend import (get_array_module, to_device, to_numpy, set_default_device,
                       get_default_device, cuda_available, DeviceError)
 from .creation import tensor, zeros, ones, zeros_like, ones_like, full, arange, randn, rand, manual_seed
 from . import nn, optim  # layers and optimizers, as torch.nn and torch.optim
+from .serialization import save, load
 
 cpu_memory.keep_freed_memory()  # a tenth of a training step was page faults: see cpu_memory.py
-from .serialization import save, load
 
 float32 = backend.dtype("float32")
 float64 = backend.dtype("float64")
