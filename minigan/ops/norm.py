@@ -44,10 +44,11 @@ class BatchNormTrain(Function):
         # fast as x.sum(axis=(2, 3)).)
         (sum_x,) = _sum_over_images(lambda i: (xp.einsum(f"{dims}->nc", x[i]),), x, passes=1)
         self.mean = sum_x / m
+        mu = self.mean.reshape(per_channel)
         y = xp.empty_like(x)
 
         def center(i):                                # y = x - mu, and its sum of squares
-            xp.subtract(x[i], self.mean.reshape(per_channel), out=y[i])
+            xp.subtract(x[i], mu, out=y[i])
             return (xp.einsum(f"{dims},{dims}->nc", y[i], y[i]),)
         (sum_squares,) = _sum_over_images(center, x, passes=3)
         self.var = sum_squares / m                    # the biased variance
@@ -70,10 +71,11 @@ class BatchNormTrain(Function):
         n, c = x.shape[:2]
         m = x.size // c
         per_channel, dims = _channel_shape(x), _einsum_letters(x)
+        mu = self.mean.reshape(per_channel)
         t = xp.empty_like(x)
 
         def sums(i):                                   # t = x - mu; sum(dy), sum(dy (x - mu))
-            xp.subtract(x[i], self.mean.reshape(per_channel), out=t[i])
+            xp.subtract(x[i], mu, out=t[i])
             return xp.einsum(f"{dims}->nc", g[i]), xp.einsum(f"{dims},{dims}->nc", g[i], t[i])
         sum_gy, sum_gy_xc = _sum_over_images(sums, x, passes=4, count=2)
         sum_gy_xhat = sum_gy_xc * self.inv_std
