@@ -11,12 +11,8 @@ so inside a network the activations and their gradients are laid out channels-la
 gets its inputs laid out that way here (except the images, which come NCHW). PyTorch gets
 its default, NCHW-contiguous tensors. ``--contiguous`` gives minigan NCHW-contiguous inputs too.
 """
-import os
-
-# minigan splits each convolution between the cores itself (minigan/ops/parallel.py), so
-# BLAS must stay on one core; this only counts before NumPy loads. PyTorch is not affected.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
+# minigan keeps NumPy's BLAS on one thread itself and splits each convolution between the
+# cores (minigan/kernels/blas.py, parallel.py). PyTorch's threads are not affected.
 import argparse
 import statistics
 

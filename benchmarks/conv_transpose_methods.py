@@ -3,23 +3,19 @@
     python3 benchmarks/conv_transpose_methods.py [--repeats 5]
 
 col2im (one GEMM, then K*K additions onto the image) against sub-pixel phases (one im2col,
-one GEMM with the S*S sub-kernels, one interleaving copy): see minigan/ops/subpixel.py.
+one GEMM with the S*S sub-kernels, one interleaving copy): see minigan/kernels/subpixel.py.
 Forward only, float32, batch 64, the two methods alternating in one process; the last
 column is the quantity `subpixel.worth_it` compares with 40, and the method it picks.
 """
-import os
-
-# minigan splits the work between the cores itself (minigan/ops/parallel.py), so BLAS must
-# stay on one core; this only counts before NumPy loads.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
+# minigan keeps NumPy's BLAS on one thread itself and splits each convolution between the
+# cores (minigan/kernels/blas.py, parallel.py). PyTorch's threads are not affected.
 import argparse
 import statistics
 
 import numpy as np
 
 import minigan as mg
-from minigan.ops import subpixel
+from minigan.kernels import subpixel
 from timing import clock  # benchmarks/timing.py
 
 # (in_channels, out_channels, input size) of stride-2, 4x4, padding-1 layers
@@ -42,9 +38,8 @@ def main():
         times = {"col2im": [], "phases": []}
         for _ in range(args.repeats):
             for method in times:
-                subpixel.worth_it = lambda *_, m=method: m == "phases"
-                times[method].append(clock(lambda: mg.conv_transpose2d(x, w, stride=2, padding=1), 0.05))
-        subpixel.worth_it = rule
+                with mg.kernels.use("fast", conv_transpose="subpixel" if method == "phases" else "col2im"):
+                    times[method].append(clock(lambda: mg.conv_transpose2d(x, w, stride=2, padding=1), 0.05))
         a, b = (statistics.median(times[m]) * 1e3 for m in ("col2im", "phases"))
         waste = cin * ((size + 1) ** 2 - size ** 2) / size ** 2
         picked = "phases" if rule(cin, cout, (size, size), (4, 4), (2, 2)) else "col2im"

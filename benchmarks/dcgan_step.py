@@ -8,12 +8,8 @@ PyTorch, alternating the two step by step in one process (so both see the same m
 load), and prints the median seconds per step and the median of the per-pair ratios
 minigan / PyTorch. Speed is measured here, never asserted in tests.
 """
-import os
-
-# minigan splits each convolution between the cores itself (minigan/ops/parallel.py), so
-# BLAS must stay on one core; this only counts before NumPy loads. PyTorch is not affected.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
+# minigan keeps NumPy's BLAS on one thread itself and splits each convolution between the
+# cores (minigan/kernels/blas.py, parallel.py). PyTorch's threads are not affected.
 import argparse
 import statistics
 
@@ -112,7 +108,10 @@ def main():
                              "step after the rest, which on some machines pays for waking the cores)")
     parser.add_argument("--block", type=int, default=1,
                         help="timed consecutive steps per sample (their mean is the sample)")
+    parser.add_argument("--kernels", nargs="+", default=["fast"], choices=["fast", "reference"],
+                        help="minigan's kernel sets to time (each alternates with PyTorch)")
     args = parser.parse_args()
+    mg.kernels.memory.keep_freed_memory()  # as GANTrainer does: minigan/kernels/memory.py
     use_torch = torch is not None and not args.no_torch
     torch_device = "cuda" if args.device.startswith("cuda") else "cpu"
     print(f"device {args.device}, batch {args.batch_size}, {args.steps} timed steps, "
@@ -120,24 +119,39 @@ def main():
                                       f"({torch.get_num_threads()} threads)" if use_torch else ""))
     for size in args.sizes:
         width = {32: 32, 64: 64}.get(size, 64)
-        ours = minigan_step(size, width, args.batch_size, args.nz, args.device)
+        ours = {name: with_kernels(name, minigan_step(size, width, args.batch_size, args.nz,
+                                                      args.device))
+                for name in args.kernels}
         theirs = torch_step(size, width, args.batch_size, args.nz, torch_device) if use_torch else None
         for _ in range(args.warmup):
-            ours()
+            for step in ours.values():
+                step()
             if theirs:
                 theirs()
-        times_ours, times_theirs, ratios = [], [], []
+        times = {name: [] for name in ours}
+        times_theirs, ratios = [], {name: [] for name in ours}
         for _ in range(args.steps):
-            times_ours.append(clock(ours, args.pause, args.lead_in, args.block))
+            for name, step in ours.items():
+                times[name].append(clock(step, args.pause, args.lead_in, args.block))
             if theirs:
                 times_theirs.append(clock(theirs, args.pause, args.lead_in, args.block))
-                ratios.append(times_ours[-1] / times_theirs[-1])
-        line = f"{size}x{size} width {width}: minigan {statistics.median(times_ours):.3f} s/step"
+                for name in ours:
+                    ratios[name].append(times[name][-1] / times_theirs[-1])
+        line = f"{size}x{size} width {width}: " + ", ".join(
+            f"minigan ({name} kernels) {statistics.median(times[name]):.3f} s/step" for name in ours)
         if theirs:
-            line += (f", pytorch {statistics.median(times_theirs):.3f} s/step, "
-                     f"ratio minigan/pytorch {statistics.median(ratios):.2f} (median of {len(ratios)} pairs)")
+            line += f", pytorch {statistics.median(times_theirs):.3f} s/step, ratio minigan/pytorch " + \
+                ", ".join(f"{statistics.median(ratios[name]):.2f} ({name})" for name in ours) + \
+                f" (median of {len(times_theirs)} pairs)"
         print(line, flush=True)
 
+
+def with_kernels(name, step):
+    """``step`` run with minigan's kernel set ``name``."""
+    def run():
+        with mg.kernels.use(name):
+            step()
+    return run
 
 if __name__ == "__main__":
     main()

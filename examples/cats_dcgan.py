@@ -22,20 +22,13 @@ Ctrl-C finishes the current step, saves a checkpoint and stops; ``--resume`` the
 bit for bit as if never stopped. A NaN or infinite loss stops the run with a message and
 leaves the last good checkpoint in place. See docs/09_training_cats.md.
 """
-import os
-
-# Set before NumPy loads. minigan shares each convolution between the cores itself
-# (minigan/ops/parallel.py); OpenBLAS's own threads would compete with it for the same cores,
-# and they spin-wait: with anything else running on a 2-core machine, a step measured 2-3x
-# slower. A value you set yourself wins: OPENBLAS_NUM_THREADS=4 python3 examples/cats_dcgan.py
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
 import argparse
 import contextlib
 import csv
 import hashlib
 import inspect
 import json
+import os
 import signal
 import sys
 import time

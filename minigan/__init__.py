@@ -2,7 +2,7 @@
 
 Start with ``minigan/autograd.py`` (Tensor, Function, backward), then ``minigan/ops/``.
 """
-from . import backend, cpu_memory
+from . import backend, kernels
 from .autograd import Tensor, Function, grad, no_grad, enable_grad, is_grad_enabled
 from .ops import *  # noqa: F401,F403  (the differentiable ops: add, exp, matmul, ...)
 from .ops import sum, max, min, abs, pow  # noqa: F401  (shadowing builtins is deliberate)
@@ -11,8 +11,6 @@ from .backend import (get_array_module, to_device, to_numpy, set_default_device,
 from .creation import tensor, zeros, ones, zeros_like, ones_like, full, arange, randn, rand, manual_seed
 from . import nn, optim  # layers and optimizers, as torch.nn and torch.optim
 from .serialization import save, load
-
-cpu_memory.keep_freed_memory()  # a tenth of a training step was page faults: see cpu_memory.py
 
 float32 = backend.dtype("float32")
 float64 = backend.dtype("float64")

@@ -10,6 +10,12 @@ hand-written `backward`) or code that calls those ops. See ``docs/01_autograd.md
   input gradients in ``backward``. ``backward`` is written with minigan ops on Tensors, not raw
   arrays, so when ``create_graph=True`` the backward pass itself builds a graph that can be
   differentiated again (gradients of gradients, needed by WGAN-GP and R1 penalties).
+- A few ops (convolutions, batch norm, LeakyReLU, linear) also define ``backward_arrays``: the
+  same gradients on raw arrays, for speed. `backprop` uses it only when no graph of the
+  backward pass is being built; that one switch is the only place where speed enters here.
+- ``x * w``, ``x + y``, ``x @ w``, ``x.sum()``: the operators and methods of `Tensor` are the
+  ops of ``minigan/ops/`` (``x * w`` is ``ops.arithmetic.mul``, which calls the `Mul`
+  Function), attached to `Tensor` by ``_install_tensor_methods`` in ``minigan/ops/__init__.py``.
 """
 import contextlib
 import weakref
@@ -136,8 +142,7 @@ class Tensor:
             target, dtype = self.device, device
         if target == self.device and (dtype is None or backend.dtype(dtype) == self.dtype):
             return self
-        from .ops.shape import to_device_dtype
-        return to_device_dtype(self, target, dtype)
+        return ToDevice(target, backend.dtype(dtype) if dtype else self.dtype)(self)
 
     def cpu(self):
         return self.to("cpu")
@@ -194,9 +199,29 @@ class Function:
     def backward(self, *grad_outputs):
         raise NotImplementedError
 
+    # Optional: ``backward_arrays(*grad_arrays)`` returns the same gradients as ``backward``,
+    # as raw arrays (None for an input that needs none). `backprop` calls it instead of
+    # ``backward`` when the backward pass itself is not recorded (``create_graph=False``),
+    # so an op may compute its plain backward with fast kernels (minigan/kernels/).
+    backward_arrays = None
+
     def output(self, index=0):
         """An output Tensor, for backward passes that reuse it (``y = exp(x)``: dy = y dx)."""
         return self.outputs[index]()
+
+
+class ToDevice(Function):
+    """y = x on another device and/or dtype;  dx = dy moved back."""
+
+    def __init__(self, device, dtype):
+        self.device, self.dtype = device, dtype
+
+    def forward(self, x):
+        self.source = (backend.device_of(x), x.dtype)
+        return backend.to_device(x, self.device, self.dtype)
+
+    def backward(self, gy):
+        return ToDevice(*self.source)(gy)
 
 
 def _as_tensors(op, inputs):
@@ -293,9 +318,12 @@ def backprop(roots, root_grads, retain_graph=None, create_graph=False, inputs=No
                     xp = backend.get_array_module(f.inputs[0].data)
                     g = Tensor(xp.zeros(shape, dtype=dtype))
                 gys.append(g)
-            gxs = f.backward(*gys)
-            if not isinstance(gxs, tuple):
-                gxs = (gxs,)
+            if create_graph or f.backward_arrays is None:
+                gxs = f.backward(*gys)
+            else:  # nobody differentiates this backward: raw arrays are enough
+                gxs = f.backward_arrays(*[g.data for g in gys])
+                gxs = tuple(None if gx is None else Tensor(gx) for gx in _as_tuple(gxs))
+            gxs = _as_tuple(gxs)
             for x, gx in zip(f.inputs, gxs):
                 if gx is None or not x.requires_grad:
                     continue
@@ -310,6 +338,10 @@ def backprop(roots, root_grads, retain_graph=None, create_graph=False, inputs=No
             if not retain_graph:
                 f.inputs = None  # frees the saved inputs; a second backward is an error
     return {id(x): grads.get(k) for k, x in wanted.items()}
+
+
+def _as_tuple(values):
+    return values if isinstance(values, tuple) else (values,)
 
 
 def _key(x):

@@ -78,11 +78,11 @@ def test_tensor_ops_run_on_strict(device):
 
 
 def test_keep_freed_memory_can_be_switched_off(monkeypatch):
-    """minigan asks glibc to keep freed memory (minigan/cpu_memory.py); the switch works,
+    """Training asks glibc to keep freed memory (minigan/kernels/memory.py); the switch works,
     and on glibc the request is accepted."""
     import platform
     import sys
-    from minigan import cpu_memory
+    from minigan.kernels import memory as cpu_memory
     monkeypatch.setenv("MINIGAN_KEEP_FREED_MEMORY", "0")
     assert cpu_memory.keep_freed_memory() is False
     monkeypatch.delenv("MINIGAN_KEEP_FREED_MEMORY")

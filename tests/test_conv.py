@@ -200,7 +200,7 @@ def test_float32_stays_float32(device, op):
 @st.composite
 def phase_cases(draw):
     """Transposed convolutions that the sub-pixel method can compute: S divides K, no
-    dilation, output_padding <= padding (minigan/ops/subpixel.py)."""
+    dilation, output_padding <= padding (minigan/kernels/subpixel.py)."""
     stride, taps = draw(pairs(1, 3)), draw(pairs(1, 2))
     kernel = tuple(s * t for s, t in zip(stride, taps))
     padding = draw(pairs(0, 2))
@@ -216,11 +216,9 @@ def phase_cases(draw):
 @given(data=st.data())
 def test_both_transposed_algorithms_match_the_definition(device, method, data):
     """conv_transpose2d picks sub-pixel phases or col2im by a cost estimate; force each."""
-    from minigan.ops import subpixel
     x_shape, w_shape, c_out, args, with_bias = data.draw(phase_cases())
     x, w, b = draw_tensors(data, x_shape, w_shape, c_out, with_bias, device)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(subpixel, "worth_it", lambda *_: method == "subpixel")
+    with mg.kernels.use("fast", conv_transpose=method):
         y = mg.conv_transpose2d(x, w, b, **args)
     expected = conv_transpose2d_loops(x.numpy(), w.numpy(), None if b is None else b.numpy(),
                                       *(args[k] for k in ("stride", "padding", "output_padding",
@@ -234,7 +232,6 @@ def test_both_transposed_algorithms_match_the_definition(device, method, data):
 def test_gradients_through_the_subpixel_method(device, op, data):
     """First and second order with every transposed convolution computed by phases: the
     forward of conv_transpose2d, and the input gradient of conv2d, which is one."""
-    from minigan.ops import subpixel
     fn, _, _ = OPS[op]
     x_shape, w_shape, c_out, args, with_bias = data.draw(phase_cases())
     if op == "conv2d":  # the same shapes, seen from the other side: y = conv2d(x, w)
@@ -248,51 +245,45 @@ def test_gradients_through_the_subpixel_method(device, op, data):
         c_out = c_in
     x, w, b = draw_tensors(data, x_shape, w_shape, c_out, with_bias, device)
     inputs = [x, w] if b is None else [x, w, b]
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(subpixel, "worth_it", lambda *_: True)
+    with mg.kernels.use("fast", conv_transpose="subpixel"):
         check_both_orders(lambda *t: fn(*t, **args), inputs)
 
 
-def test_threads_give_the_same_results(monkeypatch):
-    """The work is split between threads (minigan/ops/parallel.py). The copy and add passes
-    give the same bits for any number of threads; split matrix products may differ in the
-    last bit between thread counts, and are the same bits again for the same count."""
-    from minigan.ops import parallel, subpixel
-    monkeypatch.setattr(parallel, "MIN_ELEMENTS", 0)  # share even tiny work
-    monkeypatch.setattr(parallel, "MIN_MULTIPLY_ADDS", 0)
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")  # as the examples set it: split products too
+def test_threads_give_the_same_results():
+    """The work is split between threads (minigan/kernels/parallel.py). The copy and add
+    passes give the same bits for any number of threads; split matrix products may differ in
+    the last bit between thread counts, and are the same bits again for the same count."""
     rng = np.random.default_rng(7)
     x = rng.normal(size=(5, 6, 8, 8)).astype(np.float32)
     w_conv = rng.normal(size=(4, 6, 4, 4)).astype(np.float32)
     w_transposed = rng.normal(size=(6, 4, 4, 4)).astype(np.float32)
 
-    def run(threads):
-        monkeypatch.setenv("MINIGAN_NUM_THREADS", str(threads))
+    def run(threads, method):
         results = []
-        for fn, w in ((mg.conv2d, w_conv), (mg.conv_transpose2d, w_transposed)):
-            tx, tw = mg.tensor(x, requires_grad=True), mg.tensor(w, requires_grad=True)
-            y = fn(tx, tw, stride=2, padding=1)
-            y.backward(mg.tensor(np.cos(np.arange(y.data.size, dtype=np.float32)).reshape(y.shape)))
-            results += [y.numpy(), tx.grad.numpy(), tw.grad.numpy()]
+        with mg.kernels.use("fast", threads=threads, min_elements=0, min_multiply_adds=0,
+                            conv_transpose=method):  # share even tiny work
+            for fn, w in ((mg.conv2d, w_conv), (mg.conv_transpose2d, w_transposed)):
+                tx, tw = mg.tensor(x, requires_grad=True), mg.tensor(w, requires_grad=True)
+                y = fn(tx, tw, stride=2, padding=1)
+                y.backward(mg.tensor(np.cos(np.arange(y.data.size, dtype=np.float32)).reshape(y.shape)))
+                results += [y.numpy(), tx.grad.numpy(), tw.grad.numpy()]
         return results
     for method in ("col2im", "subpixel"):
-        monkeypatch.setattr(subpixel, "worth_it", lambda *_: method == "subpixel")
-        one, three = run(1), run(3)
-        for a, b, again in zip(one, three, run(3)):
+        one, three = run(1, method), run(3, method)
+        for a, b, again in zip(one, three, run(3, method)):
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
             np.testing.assert_array_equal(b, again)
 
 
-def test_copies_and_additions_are_bit_identical_for_any_thread_count(monkeypatch):
-    from minigan.ops import parallel
-    from minigan.ops.im2col import im2col, col2im
-    monkeypatch.setattr(parallel, "MIN_ELEMENTS", 0)
+def test_copies_and_additions_are_bit_identical_for_any_thread_count():
+    from minigan.kernels.im2col import im2col, col2im
     x = np.random.default_rng(8).normal(size=(5, 3, 7, 6)).astype(np.float32)
     results = {}
     for threads in (1, 2, 5):
-        monkeypatch.setenv("MINIGAN_NUM_THREADS", str(threads))
-        cols = im2col(x, (3, 2), (4, 7), (2, 1), (1, 1), (1, 1))
-        results[threads] = (cols, col2im(cols, x.shape, (3, 2), (4, 7), (2, 1), (1, 1), (1, 1)))
+        with mg.kernels.use("fast", threads=threads, min_elements=0):
+            cols = im2col(x, (3, 2), (4, 7), (2, 1), (1, 1), (1, 1))
+            results[threads] = (cols, col2im(cols, x.shape, (3, 2), (4, 7), (2, 1), (1, 1),
+                                             (1, 1)))
     for threads in (2, 5):
         for a, b in zip(results[1], results[threads]):
             np.testing.assert_array_equal(a, b)

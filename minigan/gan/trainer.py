@@ -21,7 +21,7 @@ is stopped and resumed continues exactly. See ``docs/08_gan_basics.md``.
 import contextlib
 import math
 
-from .. import backend
+from .. import backend, kernels
 from ..autograd import Tensor, no_grad
 from ..creation import randn
 from ..ops import mean, sigmoid
@@ -80,6 +80,9 @@ class GANTrainer:
                  num_samples=64):
         self.G, self.D = generator, discriminator
         self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
+        # A training loop frees and allocates the same large arrays every step: keep freed
+        # memory in the process (minigan/kernels/memory.py; MINIGAN_KEEP_FREED_MEMORY=0: off).
+        kernels.memory.keep_freed_memory()
         self.objective = get_objective(objective)
         if n_critic < 1:
             raise ValueError(f"GANTrainer: n_critic must be at least 1, got {n_critic}")

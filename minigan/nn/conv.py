@@ -6,14 +6,11 @@ images with strided `ConvTranspose2d`, the gradient (transpose) of a convolution
 """
 
 from ..creation import zeros
+from ..ops.conv import pair
 from . import functional as F
 from . import init
 from .module import Module
 from .parameter import Parameter
-
-
-def _pair(value):
-    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
 
 
 class _ConvNd(Module):
@@ -23,14 +20,12 @@ class _ConvNd(Module):
                  output_padding, bias, weight_shape, device, dtype):
         super().__init__()
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
-        self.padding, self.dilation = _pair(padding), _pair(dilation)
-        self.output_padding = _pair(output_padding)
-        # The weight (A, B, KH, KW) is stored in (A, KH, KW, B) memory, the order of im2col's
-        # columns, so the convolutions use it as a matrix without copying it every call
-        # (minigan/ops/im2col.py, weight_matrix). It still is an ordinary (A, B, KH, KW) array.
-        a, b, kh, kw = weight_shape
-        self.weight = Parameter(zeros(a, kh, kw, b, device=device, dtype=dtype).permute(0, 3, 1, 2))
+        name = type(self).__name__
+        self.kernel_size = pair(kernel_size, "kernel_size", name, 1)
+        self.stride = pair(stride, "stride", name, 1)
+        self.padding, self.dilation = pair(padding, "padding", name), pair(dilation, "dilation", name, 1)
+        self.output_padding = pair(output_padding, "output_padding", name)
+        self.weight = Parameter(zeros(*weight_shape, device=device, dtype=dtype))
         if bias:
             self.bias = Parameter(zeros(out_channels, device=device, dtype=dtype))
         else:
@@ -61,7 +56,7 @@ class Conv2d(_ConvNd):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
                  bias=True, device=None, dtype=None):
-        kh, kw = _pair(kernel_size)
+        kh, kw = pair(kernel_size, "kernel_size", type(self).__name__, 1)
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, 0,
                          bias, (out_channels, in_channels, kh, kw), device, dtype)
 
@@ -76,7 +71,7 @@ class ConvTranspose2d(_ConvNd):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  output_padding=0, bias=True, dilation=1, device=None, dtype=None):
-        kh, kw = _pair(kernel_size)
+        kh, kw = pair(kernel_size, "kernel_size", type(self).__name__, 1)
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          output_padding, bias, (in_channels, out_channels, kh, kw), device, dtype)
 

@@ -12,24 +12,15 @@ gradients (WGAN-GP, R1 penalties) work through every argument:
 - `Conv2dGradW`:     bilinear in its two inputs; their gradients are a `ConvTranspose2d`
                      and a `Conv2d`.
 
-The arithmetic is one matrix product per op, on im2col/col2im views (``im2col.py``).
+The arithmetic (im2col, one matrix product, col2im) is done by the kernels:
+``minigan/kernels/reference.py`` shows it plainly, ``minigan/kernels/conv.py`` fast.
 """
 import numbers
 
 from ..autograd import Function
-from .. import backend
-from .im2col import im2col, col2im, weight_matrix, channels_last
-from . import subpixel
-from .parallel import matmul, side_by_side
-from .reduce import sum  # minigan's differentiable sum, for the bias gradient
+from .. import backend, kernels
+from ..kernels.reference import conv_output_size
 from .shape import getitem
-
-
-# --------------------------------------------------------------------------- sizes
-def conv_output_size(size, kernel_size, stride, padding, dilation):
-    """(OH, OW) of a convolution: a window spans D*(K-1)+1 pixels and steps by S."""
-    return tuple((n + 2 * p - d * (k - 1) - 1) // s + 1
-                 for n, k, s, p, d in zip(size, kernel_size, stride, padding, dilation))
 
 
 def conv_transpose_output_size(size, kernel_size, stride, padding, output_padding, dilation):
@@ -46,39 +37,35 @@ class Conv2d(Function):
     dx = col2im(dy @ W) = conv_transpose2d(dy, W),  dW = Conv2dGradW(x, dy),
     db = dy summed over N, OH, OW.  See docs/03_convolution.md."""
 
-    def __init__(self, stride, padding, dilation, cols=None):
+    def __init__(self, stride, padding, dilation):
         self.stride, self.padding, self.dilation = stride, padding, dilation
-        self.cols = cols  # im2col(x), when the caller already built it
+        self.keep = {}  # what the forward kernel leaves for the backward kernel
 
     def forward(self, x, weight, bias=None):
-        N, OC, kernel_size = x.shape[0], weight.shape[0], weight.shape[2:]
-        OH, OW = conv_output_size(x.shape[2:], kernel_size, self.stride, self.padding,
-                                  self.dilation)
-        cols = self.cols
-        if cols is None:
-            cols = im2col(x, kernel_size, (OH, OW), self.stride, self.padding, self.dilation)
-        self.cols = cols  # kept for the weight gradient, which needs the same matrix
-        y = matmul(cols, weight_matrix(weight).T)  # (N*OH*OW, OC): the one GEMM
+        y = kernels.current().conv2d(x, weight, self.stride, self.padding, self.dilation,
+                                     self.keep)
         if bias is not None:
-            y += bias
-        return y.reshape(N, OH, OW, OC).transpose(0, 3, 1, 2)
+            y += bias.reshape(-1, 1, 1)  # y is a fresh array: adding in place is safe
+        return y
 
     def backward(self, gy):
         x, weight = self.inputs[:2]
-        cols, self.cols = self.cols, None  # used once: a second backward recomputes it
-
-        def input_gradient():
-            if x.requires_grad:
-                return _conv_transpose2d_to_size(gy, weight, x.shape[2:], self.stride,
-                                                 self.padding, self.dilation)
-
-        def weight_gradient():
-            if weight.requires_grad:
-                return Conv2dGradW(weight.shape[2:], self.stride, self.padding, self.dilation,
-                                   cols)(x, gy)
-        gx, gw = _both(input_gradient, weight_gradient, x, weight, gy)
-        gb = sum(gy, dim=(0, 2, 3)) if len(self.inputs) == 3 else None
+        gx = gw = gb = None
+        if x.requires_grad:
+            gx = _conv_transpose2d_to_size(gy, weight, x.shape[2:], self.stride, self.padding,
+                                           self.dilation)
+        if weight.requires_grad:
+            gw = Conv2dGradW(weight.shape[2:], self.stride, self.padding, self.dilation)(x, gy)
+        if len(self.inputs) == 3:
+            gb = gy.sum((0, 2, 3))
         return gx, gw, gb
+
+    def backward_arrays(self, gy):
+        x, weight = self.inputs[:2]
+        gx, gw = kernels.current().conv2d_backward(
+            x.data, weight.data, gy, self.stride, self.padding, self.dilation,
+            x.requires_grad, weight.requires_grad, self.keep)
+        return gx, gw, gy.sum(axis=(0, 2, 3)) if len(self.inputs) == 3 else None
 
 
 class ConvTranspose2d(Function):
@@ -93,43 +80,32 @@ class ConvTranspose2d(Function):
         self.output_padding = output_padding
 
     def forward(self, x, weight, bias=None):
-        N, C, H, W = x.shape
-        OC, kernel_size = weight.shape[1], weight.shape[2:]
-        OH, OW = conv_transpose_output_size((H, W), kernel_size, self.stride, self.padding,
-                                            self.output_padding, self.dilation)
-        phases = subpixel.applies(kernel_size, self.stride, self.padding, self.output_padding,
-                                  self.dilation)
-        if phases and subpixel.worth_it(C, OC, (H, W), kernel_size, self.stride):
-            y = subpixel.conv_transpose2d_phases(x, weight, self.stride, self.padding, (OH, OW))
-        else:
-            cols = matmul(channels_last(x), weight_matrix(weight))  # (N*H*W, KH*KW*OC): the one GEMM
-            y = col2im(cols, (N, OC, OH, OW), kernel_size, (H, W), self.stride, self.padding,
-                       self.dilation)
+        size = conv_transpose_output_size(x.shape[2:], weight.shape[2:], self.stride,
+                                          self.padding, self.output_padding, self.dilation)
+        y = kernels.current().conv_transpose2d(x, weight, self.stride, self.padding,
+                                               self.dilation, size)
         if bias is not None:
-            y += bias.reshape(OC, 1, 1)  # y is a fresh array: adding in place is safe
+            y += bias.reshape(-1, 1, 1)  # y is a fresh array: adding in place is safe
         return y
 
     def backward(self, gy):
         x, weight = self.inputs[:2]
-        cols = None  # both gradients need im2col(dy) with windows for x's pixels: build it once
-        size = conv_output_size(gy.shape[2:], weight.shape[2:], self.stride, self.padding,
-                                self.dilation)
-        if x.requires_grad and weight.requires_grad and size == tuple(x.shape[2:]):
-            cols = im2col(gy.data, weight.shape[2:], size, self.stride, self.padding,
-                          self.dilation)
-
-        def input_gradient():
-            if x.requires_grad:
-                return _conv2d_to_size(gy, weight, x.shape[2:], self.stride, self.padding,
-                                       self.dilation, cols)
-
-        def weight_gradient():  # the roles swap: dy plays the input, x the output gradient
-            if weight.requires_grad:
-                return Conv2dGradW(weight.shape[2:], self.stride, self.padding, self.dilation,
-                                   cols)(gy, x)
-        gx, gw = _both(input_gradient, weight_gradient, x, weight, gy)
-        gb = sum(gy, dim=(0, 2, 3)) if len(self.inputs) == 3 else None
+        gx = gw = gb = None
+        if x.requires_grad:
+            gx = _conv2d_to_size(gy, weight, x.shape[2:], self.stride, self.padding,
+                                 self.dilation)
+        if weight.requires_grad:  # the roles swap: dy plays the input, x the output gradient
+            gw = Conv2dGradW(weight.shape[2:], self.stride, self.padding, self.dilation)(gy, x)
+        if len(self.inputs) == 3:
+            gb = gy.sum((0, 2, 3))
         return gx, gw, gb
+
+    def backward_arrays(self, gy):
+        x, weight = self.inputs[:2]
+        gx, gw = kernels.current().conv_transpose2d_backward(
+            x.data, weight.data, gy, self.stride, self.padding, self.dilation,
+            x.requires_grad, weight.requires_grad)
+        return gx, gw, gy.sum(axis=(0, 2, 3)) if len(self.inputs) == 3 else None
 
 
 class Conv2dGradW(Function):
@@ -139,21 +115,13 @@ class Conv2dGradW(Function):
     for an upstream ggW:  dx = conv_transpose2d(g, ggW),  dg = conv2d(x, ggW).
     See docs/03_convolution.md."""
 
-    def __init__(self, kernel_size, stride, padding, dilation, cols=None):
+    def __init__(self, kernel_size, stride, padding, dilation):
         self.kernel_size = tuple(kernel_size)
         self.stride, self.padding, self.dilation = stride, padding, dilation
-        self.cols = cols  # im2col(x), when the forward convolution already built it
 
     def forward(self, x, g):
-        C, (OC, OH, OW), (KH, KW) = x.shape[1], g.shape[1:], self.kernel_size
-        cols = self.cols
-        if cols is None:
-            cols = im2col(x, self.kernel_size, (OH, OW), self.stride, self.padding, self.dilation)
-        self.cols = None
-        # The one GEMM, computing gW^T (KH*KW*C, OC) = cols^T @ g: with OpenBLAS it ran up
-        # to several times faster than g^T @ cols at DCGAN shapes (benchmarks/conv_layers.py).
-        gw_t = matmul(cols.T, channels_last(g))
-        return gw_t.reshape(KH, KW, C, OC).transpose(3, 2, 0, 1)
+        return kernels.current().conv2d_grad_weight(x, g, self.kernel_size, self.stride,
+                                                    self.padding, self.dilation)
 
     def backward(self, ggw):
         x, g = self.inputs
@@ -166,14 +134,6 @@ class Conv2dGradW(Function):
         return gx, gg
 
 
-def _both(input_gradient, weight_gradient, x, weight, gy):
-    """The two gradients of a convolution, side by side on two CPU threads when both are
-    needed (they are independent: see parallel.side_by_side)."""
-    if x.requires_grad and weight.requires_grad:
-        return side_by_side(input_gradient, weight_gradient, gy.data)
-    return input_gradient(), weight_gradient()
-
-
 def _conv_transpose2d_to_size(x, weight, size, stride, padding, dilation):
     """conv_transpose2d with the output_padding that gives exactly ``size``: a convolution
     ignores the last rows/columns its windows never reach, and they must come back (as 0)."""
@@ -183,18 +143,18 @@ def _conv_transpose2d_to_size(x, weight, size, stride, padding, dilation):
     return ConvTranspose2d(stride, padding, output_padding, dilation)(x, weight)
 
 
-def _conv2d_to_size(x, weight, size, stride, padding, dilation, cols=None):
+def _conv2d_to_size(x, weight, size, stride, padding, dilation):
     """conv2d cropped to ``size``. With output_padding >= stride (allowed when the dilation is
     larger) a transposed convolution's output has extra rows that no input pixel reaches;
     a convolution over them would produce extra outputs, which do not exist upstream."""
-    y = Conv2d(stride, padding, dilation, cols)(x, weight)
+    y = Conv2d(stride, padding, dilation)(x, weight)
     if y.shape[2:] != tuple(size):
         y = getitem(y, (slice(None), slice(None), slice(0, size[0]), slice(0, size[1])))
     return y
 
 
 # ------------------------------------------------------------------- functional API
-def _pair(value, name, op, minimum):
+def pair(value, name, op, minimum=0):
     """An int or a pair of ints as a pair, each at least ``minimum``."""
     pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
     if len(pair) != 2 or not all(isinstance(v, numbers.Integral) for v in pair):
@@ -227,9 +187,9 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
     """2-D convolution (cross-correlation, as PyTorch): x (N, C, H, W), weight (OC, C, KH, KW),
     bias (OC,) -> (N, OC, OH, OW) with OH = (H + 2P - D*(KH-1) - 1) // S + 1."""
     _check_inputs("conv2d", x, weight, bias, 1, 0)
-    stride = _pair(stride, "stride", "conv2d", 1)
-    padding = _pair(padding, "padding", "conv2d", 0)
-    dilation = _pair(dilation, "dilation", "conv2d", 1)
+    stride = pair(stride, "stride", "conv2d", 1)
+    padding = pair(padding, "padding", "conv2d", 0)
+    dilation = pair(dilation, "dilation", "conv2d", 1)
     kernel_size = weight.shape[2:]
     for n, k, p, d in zip(x.shape[2:], kernel_size, padding, dilation):
         if d * (k - 1) + 1 > n + 2 * p:
@@ -246,10 +206,10 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     OH = (H - 1)*S - 2P + D*(KH-1) + output_padding + 1."""
     op = "conv_transpose2d"
     _check_inputs(op, x, weight, bias, 0, 1)
-    stride = _pair(stride, "stride", op, 1)
-    padding = _pair(padding, "padding", op, 0)
-    output_padding = _pair(output_padding, "output_padding", op, 0)
-    dilation = _pair(dilation, "dilation", op, 1)
+    stride = pair(stride, "stride", op, 1)
+    padding = pair(padding, "padding", op, 0)
+    output_padding = pair(output_padding, "output_padding", op, 0)
+    dilation = pair(dilation, "dilation", op, 1)
     for extra, s, d in zip(output_padding, stride, dilation):
         if extra >= s and extra >= d:  # as PyTorch
             raise ValueError(f"{op}: output_padding {output_padding} must be smaller than "

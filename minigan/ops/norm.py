@@ -1,142 +1,63 @@
 """Batch normalization: make every channel zero-mean, unit-variance over the batch, then let
 the network rescale it. Derivation of forward and backward: ``docs/04_batchnorm.md``.
 
-Shape letters: N (batch), C (channels), then any spatial dims (H, W), flattened to L.
-Each channel's statistics are taken over its m = N * L values.
+Shape letters: N (batch), C (channels), then any spatial dims (H, W).
+Each channel's statistics are taken over its m = N * H * W values.
 
 - training: normalise with the *batch* statistics; the gradient flows through them too
-  (`BatchNormTrain`, forward and backward written by hand).
+  (`BatchNormTrain`, forward and backward written by hand; the array work is done by
+  ``kernels.reference.batch_norm`` or its fast twin in ``minigan/kernels/batchnorm.py``).
 - eval: normalise with the *running* statistics, constants collected during training: a
   plain per-channel affine map ``x * scale + shift``, left to autograd.
 """
-from ..autograd import Function, Tensor, is_grad_enabled
-from .. import backend
-from .reduce import sum, mean
+from ..autograd import Function, Tensor
+from .. import backend, kernels
 from .arithmetic import sqrt
 from .shape import reshape
-from .parallel import over_batch
 
 
 class BatchNormTrain(Function):
     """y = xhat * gamma + beta,  xhat = (x - mu) * inv_std,  inv_std = 1 / sqrt(var + eps),
     with mu and the *biased* var of each channel over its m values.
 
-    Backward, with g = dy * gamma and sums over a channel's m values:
-        dx     = inv_std / m * (m g - sum(g) - xhat * sum(g xhat))
+    Backward, with dy the upstream gradient, gy_hat = dy * gamma, and sums and means over a
+    channel's m values:
+        dx     = inv_std * (gy_hat - mean(gy_hat) - xhat * mean(gy_hat xhat))
         dgamma = sum(dy xhat),   dbeta = sum(dy)
-    computed on raw arrays for a plain backward, and with minigan ops recomputed from x
-    when ``create_graph=True``. Derivation: docs/04_batchnorm.md.
-    After forward, ``mean`` and ``var`` hold the batch statistics (for the running averages).
+    Derivation: docs/04_batchnorm.md. After forward, ``mean`` and ``var`` hold the batch
+    statistics (for the running averages).
     """
 
     def __init__(self, eps):
         self.eps = eps
 
     def forward(self, x, weight, bias):
-        xp = backend.get_array_module(x)
-        n, c = x.shape[:2]
-        m = x.size // c
-        per_channel, dims = _channel_shape(x), _einsum_letters(x)
-        # Every pass below goes slice by slice through the batch on the CPU's threads
-        # (parallel.py), statistics as per-image sums that are then added up over images.
-        # (No reshape to (N, C, L): a strided input, such as a cropped col2im result, would
-        # be copied. einsum sums over the image axes of channels-last memory about twice as
-        # fast as x.sum(axis=(2, 3)).)
-        (sum_x,) = _sum_over_images(lambda i: (xp.einsum(f"{dims}->nc", x[i]),), x, passes=1)
-        self.mean = sum_x / m
-        mu = self.mean.reshape(per_channel)
-        y = xp.empty_like(x)
-
-        def center(i):                                # y = x - mu, and its sum of squares
-            xp.subtract(x[i], mu, out=y[i])
-            return (xp.einsum(f"{dims},{dims}->nc", y[i], y[i]),)
-        (sum_squares,) = _sum_over_images(center, x, passes=3)
-        self.var = sum_squares / m                    # the biased variance
-        self.inv_std = 1.0 / xp.sqrt(self.var + self.eps)
-        scale, shift = (weight * self.inv_std).reshape(per_channel), bias.reshape(per_channel)
-
-        def normalise(start, stop):                   # y = (x - mu) gamma inv_std + beta
-            y[start:stop] *= scale
-            y[start:stop] += shift
-        over_batch(normalise, n, 2 * y.size, y)
+        y, self.mean, self.var = kernels.current().batch_norm(x, weight, bias, self.eps)
         return y
 
     def backward(self, gy):
-        if is_grad_enabled():  # create_graph=True: the gradient will be differentiated again
-            return self._backward_differentiable(gy)
-        # A plain backward: nobody differentiates the result, so raw arrays and the saved
-        # statistics are enough, and each pass goes through the batch slice by slice.
-        x, g, weight = self.inputs[0].data, gy.data, self.inputs[1].data
-        xp = backend.get_array_module(x)
-        n, c = x.shape[:2]
-        m = x.size // c
-        per_channel, dims = _channel_shape(x), _einsum_letters(x)
-        mu = self.mean.reshape(per_channel)
-        t = xp.empty_like(x)
-
-        def sums(i):                                   # t = x - mu; sum(dy), sum(dy (x - mu))
-            xp.subtract(x[i], mu, out=t[i])
-            return xp.einsum(f"{dims}->nc", g[i]), xp.einsum(f"{dims},{dims}->nc", g[i], t[i])
-        sum_gy, sum_gy_xc = _sum_over_images(sums, x, passes=4, count=2)
-        sum_gy_xhat = sum_gy_xc * self.inv_std
-        if not self.inputs[0].requires_grad:
-            return None, Tensor(sum_gy_xhat), Tensor(sum_gy)
-        # The formula above with g = dy gamma and xhat = (x - mu) inv_std, built in place in t:
-        # dx = -gamma inv_std ((x - mu) inv_std sum(dy xhat) / m + sum(dy) / m - dy)
-        a = (self.inv_std * sum_gy_xhat / m).reshape(per_channel)
-        b = (sum_gy / m).reshape(per_channel)
-        s = (-weight * self.inv_std).reshape(per_channel)
-
-        def input_gradient(start, stop):
-            ti = t[start:stop]
-            ti *= a
-            ti += b
-            ti -= g[start:stop]
-            ti *= s
-        over_batch(input_gradient, n, 5 * t.size, t)
-        return Tensor(t), Tensor(sum_gy_xhat), Tensor(sum_gy)
-
-    def _backward_differentiable(self, gy):
-        """The same formulas in minigan ops, with mu, var and xhat recomputed from the input
-        tensor x. Every quantity that depends on x stays in the graph, so differentiating
-        this backward is exact (treating xhat or inv_std as constants would give a wrong
-        second derivative; see docs/04_batchnorm.md)."""
+        # mu, var and xhat are recomputed from the input *tensor* x, so that every quantity
+        # that depends on x stays in the graph and differentiating this backward is exact
+        # (treating xhat or inv_std as constants gives a wrong second derivative).
         x, weight, _ = self.inputs
         axes = (0,) + tuple(range(2, x.ndim))
-        gamma = reshape(weight, _channel_shape(x))
-        xc = x - mean(x, axes, keepdim=True)
-        inv_std = 1.0 / sqrt(mean(xc * xc, axes, keepdim=True) + self.eps)
+        xc = x - x.mean(axes, keepdim=True)
+        inv_std = 1.0 / sqrt((xc * xc).mean(axes, keepdim=True) + self.eps)
         xhat = xc * inv_std
-        g = gy * gamma
-        dx = inv_std * (g - mean(g, axes, keepdim=True) - xhat * mean(g * xhat, axes, keepdim=True))
-        return dx, sum(gy * xhat, axes), sum(gy, axes)
+        gy_hat = gy * reshape(weight, _channel_shape(x))
+        dx = inv_std * (gy_hat - gy_hat.mean(axes, keepdim=True)
+                        - xhat * (gy_hat * xhat).mean(axes, keepdim=True))
+        return dx, (gy * xhat).sum(axes), gy.sum(axes)
 
-
-def _sum_over_images(per_image, x, passes, count=1):
-    """``count`` per-channel sums over the whole batch x (N, C, ...). ``per_image(i)`` gets a
-    slice ``i`` of the batch and returns ``count`` arrays (images, C) of per-image sums; the
-    slices run on the threads (parallel.py; ``passes``: how often the work reads x) and the
-    per-image sums are then added up. Each image's sums do not depend on the slicing: the
-    same bits for any number of threads."""
-    xp = backend.get_array_module(x)
-    n, c = x.shape[:2]
-    parts = xp.empty((count, n, c), dtype=x.dtype)
-
-    def work(start, stop):
-        for k, part in enumerate(per_image(slice(start, stop))):
-            parts[k, start:stop] = part
-    over_batch(work, n, passes * x.size, x)
-    return parts.sum(axis=1)
+    def backward_arrays(self, gy):
+        x, weight = self.inputs[0], self.inputs[1]
+        return kernels.current().batch_norm_backward(x.data, weight.data, gy, self.mean,
+                                                     self.var, self.eps, x.requires_grad)
 
 
 def _channel_shape(x):
     """(1, C, 1, 1) for x of shape (N, C, H, W): per-channel values broadcast against x."""
     return (1, x.shape[1]) + (1,) * (x.ndim - 2)
-
-
-def _einsum_letters(x):
-    """einsum's letters for the axes of x: "nchw" for (N, C, H, W), "nc" for (N, C)."""
-    return "nc" + "hwdxyz"[:x.ndim - 2]
 
 
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,

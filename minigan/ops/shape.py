@@ -1,11 +1,12 @@
 """Ops that move data around without arithmetic: reshape, permute, broadcast_to, sum_to,
-indexing, concat, stack, pad, and device/dtype moves.
+indexing, concat, stack, pad, and device/dtype moves (`ToDevice`, kept in autograd.py
+because `Tensor.to` needs it).
 
 Their backward passes are each other: the gradient of `broadcast_to` is `sum_to`, of
 `sum_to` is `broadcast_to`, of indexing is scattering into zeros, of `pad` is slicing.
 See ``docs/02_broadcasting.md``.
 """
-from ..autograd import Function, Tensor
+from ..autograd import Function, Tensor, ToDevice
 from .. import backend
 
 
@@ -158,20 +159,6 @@ class Pad(Function):
         return getitem(gy, index)
 
 
-class ToDevice(Function):
-    """y = x on another device and/or dtype;  dx = dy moved back."""
-
-    def __init__(self, device, dtype):
-        self.device, self.dtype = device, dtype
-
-    def forward(self, x):
-        self.source = (backend.device_of(x), x.dtype)
-        return backend.to_device(x, self.device, self.dtype)
-
-    def backward(self, gy):
-        return to_device_dtype(gy, *self.source)
-
-
 # ----------------------------------------------------------------------- functional API
 def as_shape(args):
     """``f(2, 3)`` and ``f((2, 3))`` both mean the shape (2, 3), as in PyTorch."""
@@ -271,4 +258,5 @@ def pad(x, pad, value=0.0):
 
 
 def to_device_dtype(x, device, dtype=None):
+    """x on ``device`` as ``dtype`` (default: its own), differentiably (`ToDevice`)."""
     return ToDevice(backend.parse_device(device), backend.dtype(dtype) if dtype else x.dtype)(x)

@@ -10,9 +10,8 @@ An optimizer holds
 resumed run has new Parameter objects; ``load_state_dict`` maps positions back. Restoring
 the state exactly makes a resumed run continue bit for bit. See ``docs/10_nn_and_optim.md``.
 """
-from .. import backend
+from .. import backend, kernels
 from ..autograd import Tensor, no_grad, enable_grad
-from ..ops.parallel import over_batch
 
 
 class Optimizer:
@@ -74,18 +73,14 @@ class Optimizer:
         with no_grad():
             jobs = [(p, self._state_for(p), group) for group in self.param_groups
                     for p in group["params"] if p.grad is not None]
-            # Each parameter's update is independent of the others, so the CPU's threads
-            # share them (ops/parallel.py): largest first, dealt alternately to the two
-            # halves of the list, so that each half holds about half of the elements.
-            jobs.sort(key=lambda job: -job[0].size)
-            jobs = jobs[0::2] + jobs[1::2][::-1]
-
-            def update(start, stop):
-                for p, state, group in jobs[start:stop]:
-                    self._update(p, p.grad.data, state, group)
+            # Each parameter's update is independent of the others: the fast kernels share
+            # them between the CPU's threads (minigan/kernels/parallel.py, for_each).
+            def update(job):
+                param, state, group = job
+                self._update(param, param.grad.data, state, group)
             if jobs:
-                over_batch(update, len(jobs), 12 * sum(p.size for p, _, _ in jobs),
-                           jobs[0][0].data)
+                kernels.current().for_each(update, jobs, [p.size for p, _, _ in jobs],
+                                           jobs[0][0].data)
         return loss
 
     def _update(self, param, grad, state, group):

@@ -9,7 +9,10 @@ that: blocks up to 32 MiB come from malloc's own heap, and the heap is never tri
 (PyTorch keeps a caching allocator for the same reason.) The cost is that the process keeps
 its peak memory. Only glibc (Linux) has these options; elsewhere nothing changes.
 
-Set ``MINIGAN_KEEP_FREED_MEMORY=0`` to leave malloc alone. See ``docs/07_backend.md``.
+It is a process-wide setting, so ``import minigan`` does not make it: `GANTrainer`, the
+examples and the benchmarks call `keep_freed_memory()` when they start, and a script of
+your own may too. Set ``MINIGAN_KEEP_FREED_MEMORY=0`` to leave malloc alone.
+See ``docs/11_making_it_fast.md``.
 """
 import ctypes
 import ctypes.util

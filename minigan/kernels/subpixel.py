@@ -1,6 +1,6 @@
 """A transposed convolution with stride S computed as S x S small convolutions ("sub-pixel").
 
-Raw xp arrays only; `conv.py` chooses between this and im2col's ``col2im``. Shape letters
+Raw arrays only; `conv.py` chooses between this and im2col's ``col2im``. Shape letters
 as in ``im2col.py``; T = K / S taps per phase. See ``docs/03_convolution.md``.
 
 The col2im way computes ``x @ W`` (every input pixel times every kernel tap) and then adds
@@ -22,7 +22,7 @@ this method only where that waste costs less than the col2im passes it saves.
 """
 from .. import backend
 from .im2col import im2col
-from .parallel import over_batch, matmul
+from .parallel import over_batch, matmul_on_threads
 
 
 def applies(kernel_size, stride, padding, output_padding, dilation):
@@ -64,7 +64,7 @@ def conv_transpose2d_phases(x, weight, stride, padding, out_size):
     TH, TW = KH // SH, KW // SW
     MH, MW = H + TH - 1, W + TW - 1  # rows and columns of each phase, border included
     cols = im2col(x, (TH, TW), (MH, MW), (1, 1), (TH - 1, TW - 1), (1, 1))
-    phases = matmul(cols, phase_weight_matrix(weight, stride)).reshape(N, MH, MW, SH, SW, OC)
+    phases = matmul_on_threads(cols, phase_weight_matrix(weight, stride)).reshape(N, MH, MW, SH, SW, OC)
     image = xp.empty((N, MH, SH, MW, SW, OC), dtype=phases.dtype)  # rows m*S + r, columns l*S + q
 
     def interleave(start, stop):  # the images start:stop (see parallel.py)

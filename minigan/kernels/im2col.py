@@ -1,11 +1,13 @@
-"""im2col and col2im: the array plumbing that turns a convolution into one matrix product.
+"""Fast im2col and col2im, on channels-last memory and the CPU's threads.
 
-Raw xp arrays only (no autograd): `conv.py` builds its differentiable ops on these.
+The plain versions, and what these must equal, are `reference.im2col` and
+`reference.col2im`; `conv.py` builds the fast convolutions on these.
 Shape letters: N batch, C channels, H x W image, KH x KW kernel, OH x OW output positions.
-See ``docs/03_convolution.md``.
+See ``docs/03_convolution.md`` and ``docs/11_making_it_fast.md``.
 
 - `im2col` copies every KH x KW window of the zero-padded image into one row of a matrix
-  ``(N*OH*OW, KH*KW*C)``; a convolution is then ``cols @ weight_matrix(W).T``.
+  ``(N*OH*OW, KH*KW*C)``; a convolution is then ``cols @ weight_matrix(W).T``
+  (the reference keeps the natural order ``(N, C, KH, KW, OH, OW)`` instead).
 - `col2im` is its adjoint: it adds each row back onto the window it came from.
 
 Memory layout: the padded image is stored channels-last, ``(N, H, W, C)``, and handed out as
@@ -20,7 +22,8 @@ from .parallel import over_batch
 
 
 def weight_matrix(weight):
-    """A kernel ``(A, B, KH, KW)`` as the matrix ``(A, KH*KW*B)`` whose columns match im2col's."""
+    """A kernel ``(A, B, KH, KW)`` as the matrix ``(A, KH*KW*B)`` whose columns match im2col's
+    (a copy of the kernel, small next to the images)."""
     A, B, KH, KW = weight.shape
     return weight.transpose(0, 2, 3, 1).reshape(A, KH * KW * B)
 

@@ -1,0 +1,102 @@
+"""Fast convolution kernels: the same functions as `reference.py`'s, made fast.
+
+- One matrix product per convolution on channels-last im2col/col2im matrices (`im2col.py`),
+  its rows shared between the threads (`parallel.matmul_on_threads`).
+- Transposed convolutions by sub-pixel phases where that is cheaper (`subpixel.py`).
+- Backward: the input and weight gradients side by side on two threads, and im2col
+  matrices built once and used twice (forward and weight gradient of a convolution; both
+  gradients of a transposed convolution).
+Each function must equal its reference twin (``tests/test_kernels.py``).
+"""
+from .im2col import im2col, col2im, weight_matrix, channels_last
+from .parallel import matmul_on_threads, side_by_side
+from .reference import conv_output_size
+from . import subpixel
+
+
+class options:
+    """How `conv_transpose2d` computes: "auto" (by `subpixel.worth_it`), "col2im" or
+    "subpixel" (where it applies); `minigan.kernels.use` may change it."""
+    conv_transpose = "auto"
+
+
+def conv2d(x, weight, stride, padding, dilation, keep=None):
+    """y = im2col(x) @ W^T, as (N, OC, OH, OW) view of channels-last memory. im2col's
+    matrix is left in ``keep["cols"]``: the weight gradient needs the same one."""
+    N, OC, kernel_size = x.shape[0], weight.shape[0], weight.shape[2:]
+    OH, OW = conv_output_size(x.shape[2:], kernel_size, stride, padding, dilation)
+    cols = im2col(x, kernel_size, (OH, OW), stride, padding, dilation)
+    if keep is not None:
+        keep["cols"] = cols
+    y = matmul_on_threads(cols, weight_matrix(weight).T)  # (N*OH*OW, OC): the one GEMM
+    return y.reshape(N, OH, OW, OC).transpose(0, 3, 1, 2)
+
+
+def conv_transpose2d(x, weight, stride, padding, dilation, out_size):
+    """col2im(x @ W), or by sub-pixel phases when they apply and are worth it."""
+    N, C, H, W = x.shape
+    OC, kernel_size = weight.shape[1], weight.shape[2:]
+    natural = [(n - 1) * s - 2 * p + d * (k - 1) + 1
+               for n, k, s, p, d in zip((H, W), kernel_size, stride, padding, dilation)]
+    output_padding = [o - n for o, n in zip(out_size, natural)]
+    method = options.conv_transpose
+    if subpixel.applies(kernel_size, stride, padding, output_padding, dilation) and (
+            method == "subpixel" or
+            method == "auto" and subpixel.worth_it(C, OC, (H, W), kernel_size, stride)):
+        return subpixel.conv_transpose2d_phases(x, weight, stride, padding, out_size)
+    cols = matmul_on_threads(channels_last(x), weight_matrix(weight))  # (N*H*W, KH*KW*OC)
+    return col2im(cols, (N, OC) + tuple(out_size), kernel_size, (H, W), stride, padding,
+                  dilation)
+
+
+def conv2d_grad_weight(x, g, kernel_size, stride, padding, dilation, keep=None):
+    """gW = g^T @ im2col(x), with im2col taken from ``keep["cols"]`` when a forward
+    convolution left it there (used once)."""
+    C, (OC, OH, OW), (KH, KW) = x.shape[1], g.shape[1:], tuple(kernel_size)
+    cols = keep.pop("cols", None) if keep is not None else None
+    if cols is None:
+        cols = im2col(x, (KH, KW), (OH, OW), stride, padding, dilation)
+    # Computing gW^T (KH*KW*C, OC) = cols^T @ g: with OpenBLAS it ran up to several times
+    # faster than g^T @ cols at DCGAN shapes (benchmarks/conv_layers.py).
+    gw_t = matmul_on_threads(cols.T, channels_last(g))
+    return gw_t.reshape(KH, KW, C, OC).transpose(3, 2, 0, 1)
+
+
+def conv2d_backward(x, weight, gy, stride, padding, dilation, need_x, need_weight, keep=None):
+    """(dx, dW) of y = conv2d(x, W), side by side on two threads when both are needed."""
+    def input_gradient():
+        if need_x:
+            return conv_transpose2d(gy, weight, stride, padding, dilation, x.shape[2:])
+
+    def weight_gradient():
+        if need_weight:
+            return conv2d_grad_weight(x, gy, weight.shape[2:], stride, padding, dilation, keep)
+    if need_x and need_weight:
+        return side_by_side(input_gradient, weight_gradient, gy)
+    return input_gradient(), weight_gradient()
+
+
+def conv_transpose2d_backward(x, weight, gy, stride, padding, dilation, need_x, need_weight):
+    """(dx, dW) of y = conv_transpose2d(x, W). Both need im2col(dy) with windows for x's
+    pixels: it is built once."""
+    size = tuple(x.shape[2:])
+    keep = {}
+    if need_x and need_weight and conv_output_size(gy.shape[2:], weight.shape[2:], stride,
+                                                   padding, dilation) == size:
+        keep["cols"] = im2col(gy, weight.shape[2:], size, stride, padding, dilation)
+
+    def input_gradient():
+        if need_x:
+            cols = keep.get("cols")
+            if cols is None:
+                return conv2d(gy, weight, stride, padding, dilation)[:, :, :size[0], :size[1]]
+            y = matmul_on_threads(cols, weight_matrix(weight).T)
+            return y.reshape((x.shape[0],) + size + (x.shape[1],)).transpose(0, 3, 1, 2)
+
+    def weight_gradient():  # the roles swap: dy plays the input, x the output gradient
+        if need_weight:
+            return conv2d_grad_weight(gy, x, weight.shape[2:], stride, padding, dilation,
+                                      dict(keep))
+    if need_x and need_weight:
+        return side_by_side(input_gradient, weight_gradient, gy)
+    return input_gradient(), weight_gradient()

@@ -1,0 +1,163 @@
+"""The reference kernels: plain, short, obviously correct array code. Read these first.
+
+Every kernel takes and returns raw NumPy/CuPy arrays (never Tensors) and computes what its
+op's docstring states, in the most direct way: im2col and col2im in the DeZero style (one
+strided slice per kernel offset), batch norm with ``mean`` and ``var``, LeakyReLU with
+``where``. `fast.py` offers the same functions with the same arguments, made fast; a test
+(``tests/test_kernels.py``) proves the two equal. Choose with ``MINIGAN_KERNELS=reference``
+or ``with minigan.kernels.use("reference"):``.
+
+Shape letters: N batch, C input channels, OC output channels, H x W image, KH x KW kernel,
+OH x OW output; stride S, padding P, dilation D are (height, width) pairs.
+Derivations: ``docs/03_convolution.md`` (convolution), ``docs/04_batchnorm.md``,
+``docs/05_activations_and_losses.md``.
+"""
+from .. import backend
+
+
+# ----------------------------------------------------------------------- convolution
+def im2col(x, kernel_size, out_size, stride, padding, dilation):
+    """Every window of x (N, C, H, W) that output pixel (i, j) sees, as
+    cols[n, c, kh, kw, i, j] = x_pad[n, c, i*SH + kh*DH, j*SW + kw*DW]:
+    one strided slice of the padded image per kernel offset (kh, kw)."""
+    xp = backend.get_array_module(x)
+    (KH, KW), (OH, OW) = kernel_size, out_size
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    x_pad = xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    cols = xp.empty(x.shape[:2] + (KH, KW, OH, OW), dtype=x.dtype)
+    for kh in range(KH):
+        for kw in range(KW):
+            cols[:, :, kh, kw] = x_pad[:, :, kh * dh:kh * dh + sh * (OH - 1) + 1:sh,
+                                       kw * dw:kw * dw + sw * (OW - 1) + 1:sw]
+    return cols
+
+
+def col2im(cols, image_shape, stride, padding, dilation):
+    """The adjoint of `im2col`: add every window of cols (N, C, KH, KW, OH, OW) back onto an
+    image of ``image_shape`` (N, C, H, W); where windows overlap, their values add up."""
+    xp = backend.get_array_module(cols)
+    N, C, H, W = image_shape
+    KH, KW, OH, OW = cols.shape[2:]
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    x_pad = xp.zeros((N, C, H + 2 * ph, W + 2 * pw), dtype=cols.dtype)
+    for kh in range(KH):
+        for kw in range(KW):
+            x_pad[:, :, kh * dh:kh * dh + sh * (OH - 1) + 1:sh,
+                  kw * dw:kw * dw + sw * (OW - 1) + 1:sw] += cols[:, :, kh, kw]
+    return x_pad[:, :, ph:ph + H, pw:pw + W]
+
+
+def conv_output_size(size, kernel_size, stride, padding, dilation):
+    """(OH, OW) of a convolution: a window spans D*(K-1)+1 pixels and steps by S."""
+    return tuple((n + 2 * p - d * (k - 1) - 1) // s + 1
+                 for n, k, s, p, d in zip(size, kernel_size, stride, padding, dilation))
+
+
+def conv2d(x, weight, stride, padding, dilation, keep=None):
+    """y[n, o, i, j] = sum_{c, kh, kw} W[o, c, kh, kw] x_pad[n, c, i*S + kh*D, j*S + kw*D]:
+    im2col, then one tensor product over (c, kh, kw). No bias; a new array.
+    (``keep``: a dict in which a kernel may leave work for its backward; unused here.)"""
+    xp = backend.get_array_module(x, weight)
+    kernel_size = weight.shape[2:]
+    out_size = conv_output_size(x.shape[2:], kernel_size, stride, padding, dilation)
+    cols = im2col(x, kernel_size, out_size, stride, padding, dilation)
+    y = xp.tensordot(cols, weight, ((1, 2, 3), (1, 2, 3)))  # (N, OH, OW, OC)
+    return y.transpose(0, 3, 1, 2)
+
+
+def conv_transpose2d(x, weight, stride, padding, dilation, out_size):
+    """The adjoint of conv2d, with output size ``out_size`` (OH, OW): every input pixel
+    x[n, c, i, j] adds x W[c, o, kh, kw] at (i*S + kh*D - P, j*S + kw*D - P).
+    One tensor product over c, then col2im. No bias; a new array."""
+    xp = backend.get_array_module(x, weight)
+    OC = weight.shape[1]
+    cols = xp.tensordot(weight, x, (0, 1))           # (OC, KH, KW, N, H, W)
+    cols = cols.transpose(3, 0, 1, 2, 4, 5)          # (N, OC, KH, KW, H, W)
+    return col2im(cols, (x.shape[0], OC) + tuple(out_size), stride, padding, dilation)
+
+
+def conv2d_grad_weight(x, g, kernel_size, stride, padding, dilation, keep=None):
+    """The weight gradient of a convolution of x whose output gradient is g (N, OC, OH, OW):
+    gW[o, c, kh, kw] = sum_{n, i, j} g[n, o, i, j] x_pad[n, c, i*S + kh*D, j*S + kw*D]."""
+    xp = backend.get_array_module(x, g)
+    cols = im2col(x, kernel_size, g.shape[2:], stride, padding, dilation)
+    return xp.tensordot(g, cols, ((0, 2, 3), (0, 4, 5)))  # (OC, C, KH, KW)
+
+
+def conv2d_backward(x, weight, gy, stride, padding, dilation, need_x, need_weight, keep=None):
+    """(dx, dW) of y = conv2d(x, W): dx = conv_transpose2d(dy, W) at x's size,
+    dW = conv2d_grad_weight(x, dy). None for a gradient that is not needed."""
+    gx = gw = None
+    if need_x:
+        gx = conv_transpose2d(gy, weight, stride, padding, dilation, x.shape[2:])
+    if need_weight:
+        gw = conv2d_grad_weight(x, gy, weight.shape[2:], stride, padding, dilation)
+    return gx, gw
+
+
+def conv_transpose2d_backward(x, weight, gy, stride, padding, dilation, need_x, need_weight):
+    """(dx, dW) of y = conv_transpose2d(x, W): dx = conv2d(dy, W), cropped to x's size (a
+    large output_padding adds rows that no input pixel reaches), dW = conv2d_grad_weight(dy, x)."""
+    gx = gw = None
+    if need_x:
+        H, W = x.shape[2:]
+        gx = conv2d(gy, weight, stride, padding, dilation)[:, :, :H, :W]
+    if need_weight:
+        gw = conv2d_grad_weight(gy, x, weight.shape[2:], stride, padding, dilation)
+    return gx, gw
+
+
+# ------------------------------------------------------------------------ batch norm
+def _channel_axes(x):
+    """The axes a channel's statistics run over: all but axis 1 (C)."""
+    return (0,) + tuple(range(2, x.ndim))
+
+
+def _per_channel(values, x):
+    """A (C,) array shaped (1, C, 1, 1) to broadcast against x."""
+    return values.reshape((1, x.shape[1]) + (1,) * (x.ndim - 2))
+
+
+def batch_norm(x, weight, bias, eps):
+    """y = (x - mu) / sqrt(var + eps) * gamma + beta, with the mean mu and the biased
+    variance var of each channel over the batch. Returns (y, mu, var)."""
+    axes = _channel_axes(x)
+    mean, var = x.mean(axis=axes), x.var(axis=axes)
+    inv_std = 1.0 / backend.get_array_module(x).sqrt(var + eps)
+    y = (x - _per_channel(mean, x)) * _per_channel(weight * inv_std, x) + _per_channel(bias, x)
+    return y, mean, var
+
+
+def batch_norm_backward(x, weight, gy, mean, var, eps, need_x):
+    """(dx, dgamma, dbeta) of batch norm in training mode, with m values per channel and
+    xhat = (x - mu) / sqrt(var + eps) (docs/04_batchnorm.md):
+    dx = gamma inv_std / m (m dy - sum(dy) - xhat sum(dy xhat)),
+    dgamma = sum(dy xhat), dbeta = sum(dy). dx is None when not needed."""
+    axes = _channel_axes(x)
+    m = x.size // x.shape[1]
+    inv_std = 1.0 / backend.get_array_module(x).sqrt(var + eps)
+    xhat = (x - _per_channel(mean, x)) * _per_channel(inv_std, x)
+    gbias, gweight = gy.sum(axis=axes), (gy * xhat).sum(axis=axes)
+    gx = None
+    if need_x:
+        gx = _per_channel(weight * inv_std / m, x) * (
+            m * gy - _per_channel(gbias, x) - xhat * _per_channel(gweight, x))
+    return gx, gweight, gbias
+
+
+# ------------------------------------------------------------------------- LeakyReLU
+def leaky_relu(x, negative_slope):
+    """y = x where x > 0, else a x."""
+    return backend.get_array_module(x).where(x > 0, x, x * x.dtype.type(negative_slope))
+
+
+def leaky_relu_backward(x, gy, negative_slope):
+    """dx = dy where x > 0, else a dy."""
+    return backend.get_array_module(x).where(x > 0, gy, gy * gy.dtype.type(negative_slope))
+
+
+# ------------------------------------------------------------------------ optimizers
+def for_each(work, items, sizes, array):
+    """``work(item)`` for every item, one after the other (an optimizer's updates)."""
+    for item in items:
+        work(item)
