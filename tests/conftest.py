@@ -5,17 +5,25 @@ Every test that takes a ``device`` argument runs once per test device:
 - default: ``cpu`` (NumPy) and ``strict`` (the CuPy emulator, which fails on host/device mixing);
 - ``pytest --device cuda`` (or ``MINIGAN_TEST_DEVICES=cuda``): on CuPy and a real GPU.
 
+Tests that take the ``kernel_set`` fixture (the gradient checks of conv, batch norm and the
+activations) run once with the fast kernels and once with the reference kernels.
+
 Hypothesis profiles: ``ci`` (default: quick and derandomized, so CI is reproducible) and
 ``deep`` (``HYPOTHESIS_PROFILE=deep``: many more random examples, for a thorough local run).
 """
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
+import minigan
+
 settings.register_profile("ci", max_examples=8, deadline=None, derandomize=True,
-                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                                 HealthCheck.function_scoped_fixture])
 settings.register_profile("deep", max_examples=150, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                                 HealthCheck.function_scoped_fixture])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
@@ -29,3 +37,11 @@ def pytest_generate_tests(metafunc):
         devices = metafunc.config.getoption("--device") or \
             os.environ.get("MINIGAN_TEST_DEVICES", "cpu,strict").split(",")
         metafunc.parametrize("device", [d.strip() for d in devices])
+
+
+@pytest.fixture(params=["fast", "reference"])
+def kernel_set(request):
+    """Run a test once under each kernel set (minigan/kernels/): the gradient checks prove
+    both the fast kernels and their plain reference twins."""
+    with minigan.kernels.use(request.param):
+        yield request.param

@@ -65,7 +65,7 @@ def tensors(device, *arrays_, requires_grad=True):
 # ------------------------------------------------------------------------------ forward
 @pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
 @given(case=bn_case(ndims=(2, 3, 4)))
-def test_forward_matches_reference(device, training, case):
+def test_forward_matches_reference(kernel_set, device, training, case):
     x, w, b, rm, rv = case
     running_mean, running_var = tensors(device, rm.copy(), rv.copy(), requires_grad=False)
     y = batch_norm(make_tensor(x, device), running_mean, running_var, *tensors(device, w, b),
@@ -115,7 +115,7 @@ def test_eval_mode_leaves_running_statistics_alone(device):
     np.testing.assert_array_equal(running_var.numpy(), np.float32([2.0, 0.25]))
 
 
-def test_float32_stays_float32(device):
+def test_float32_stays_float32(kernel_set, device):
     x = minigan.randn(4, 3, 2, 2, device=device, requires_grad=True)
     w = minigan.ones(3, device=device, requires_grad=True)
     b = minigan.zeros(3, device=device, requires_grad=True)
@@ -157,7 +157,7 @@ def test_matches_pytorch(shape, dtype, training):
 # shows why an all-ones upstream gradient would prove nothing for batch norm.
 @pytest.mark.parametrize("training", [True, False], ids=["training_mode", "eval_mode"])
 @given(case=bn_case())
-def test_gradients(device, training, case):
+def test_gradients(kernel_set, device, training, case):
     x, w, b, rm, rv = case
     running_mean, running_var = tensors(device, rm, rv, requires_grad=False)
 
@@ -170,7 +170,7 @@ def test_gradients(device, training, case):
 
 @settings(max_examples=4)
 @given(case=bn_case())
-def test_gradients_without_weight_and_bias(device, case):
+def test_gradients_without_weight_and_bias(kernel_set, device, case):
     x = make_tensor(case[0], device)
     assert gradcheck(lambda x: batch_norm(x, None, None, training=True), [x])
     assert gradgradcheck(lambda x: batch_norm(x, None, None, training=True), [x])
@@ -178,7 +178,7 @@ def test_gradients_without_weight_and_bias(device, case):
 
 @settings(max_examples=4)
 @given(case=bn_case())
-def test_differentiable_backward_agrees_with_fast_backward(device, case):
+def test_differentiable_backward_agrees_with_fast_backward(kernel_set, device, case):
     # create_graph=True takes the backward written in minigan ops (so it can be differentiated
     # again); a plain backward takes the fast array formula. gradgradcheck checks the
     # *derivatives* of the first; here its values must equal the (gradchecked) second.

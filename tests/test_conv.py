@@ -96,7 +96,7 @@ OPS = {
 # --------------------------------------------------------------------------- forward
 @pytest.mark.parametrize("op", sorted(OPS))
 @given(data=st.data())
-def test_forward_matches_the_definition(device, op, data):
+def test_forward_matches_the_definition(kernel_set, device, op, data):
     fn, loops, transposed = OPS[op]
     x_shape, w_shape, c_out, args, with_bias = data.draw(conv_cases(transposed))
     x, w, b = draw_tensors(data, x_shape, w_shape, c_out, with_bias, device)
@@ -129,7 +129,7 @@ def check_both_orders(fn, inputs):
 
 @pytest.mark.parametrize("op", sorted(OPS))
 @given(data=st.data())
-def test_gradients_first_and_second_order(device, op, data):
+def test_gradients_first_and_second_order(kernel_set, device, op, data):
     fn, _, transposed = OPS[op]
     x_shape, w_shape, c_out, args, with_bias = data.draw(conv_cases(transposed))
     x, w, b = draw_tensors(data, x_shape, w_shape, c_out, with_bias, device)
@@ -153,7 +153,7 @@ AWKWARD = {
 
 
 @pytest.mark.parametrize("case", sorted(AWKWARD))
-def test_gradients_in_awkward_cases(device, case):
+def test_gradients_in_awkward_cases(kernel_set, device, case):
     fn, x_shape, w_shape, args = AWKWARD[case]
     rng = np.random.default_rng(3)
     c_out = w_shape[1] if fn is mg.conv_transpose2d else w_shape[0]
@@ -161,7 +161,7 @@ def test_gradients_in_awkward_cases(device, case):
     check_both_orders(lambda x, w, b: fn(x, w, b, **args), [x, w, b])
 
 
-def test_the_family_closes_under_differentiation(device):
+def test_the_family_closes_under_differentiation(kernel_set, device):
     """conv2d's input gradient is a transposed convolution and vice versa; weight
     gradients are Conv2dGradW ops, whose own gradients are convolutions again."""
     rng = np.random.default_rng(4)
@@ -182,7 +182,7 @@ def test_the_family_closes_under_differentiation(device):
 
 
 @pytest.mark.parametrize("op", sorted(OPS))
-def test_float32_stays_float32(device, op):
+def test_float32_stays_float32(kernel_set, device, op):
     fn, _, _ = OPS[op]
     rng = np.random.default_rng(5)
     x, w, b = (make_tensor(rng.normal(size=s), device, dtype="float32")
@@ -291,7 +291,7 @@ def test_copies_and_additions_are_bit_identical_for_any_thread_count():
 
 # --------------------------------------------------------------------- PyTorch oracle
 @pytest.mark.parametrize("op", sorted(OPS))
-def test_matches_pytorch_on_a_dcgan_layer(device, op):
+def test_matches_pytorch_on_a_dcgan_layer(kernel_set, device, op):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(6)
     transposed = op == "conv_transpose2d"

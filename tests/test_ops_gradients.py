@@ -64,7 +64,7 @@ UNARY = {  # name: (function, low, high, kinks to avoid)
 
 @pytest.mark.parametrize("op", sorted(UNARY))
 @given(data=st.data())
-def test_unary_ops(device, op, data):
+def test_unary_ops(kernel_set, device, op, data):
     fn, low, high, kinks = UNARY[op]
     x = make_tensor(data.draw(arrays(data.draw(shapes()), low, high, avoid=kinks, gap=0.1)), device)
     check_both_orders(fn, [x])
@@ -122,7 +122,7 @@ def test_matmul_vectors(device):
 
 
 @given(data=st.data())
-def test_linear(device, data):
+def test_linear(kernel_set, device, data):
     n, i, o = (data.draw(st.integers(1, 4)) for _ in range(3))
     x = make_tensor(data.draw(arrays((n, i))), device)
     w = make_tensor(data.draw(arrays((o, i))), device)

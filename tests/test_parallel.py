@@ -142,3 +142,34 @@ def test_work_handed_out_from_a_worker_thread_runs_in_place():
         parallel.over_batch(inner, 4, 100, np.zeros(4))
     run_with_threads(2, lambda: parallel.over_batch(outer, 2, 100, np.zeros(2)))
     assert sorted(done) == [(0, 2), (0, 4), (2, 4)]  # main thread split; the worker did not
+
+
+BLAS_THREADS = ("import minigan, threadpoolctl; "
+                "print([lib['num_threads'] for lib in threadpoolctl.threadpool_info() "
+                "if lib['user_api'] == 'blas'], minigan.kernels.blas.single_threaded())")
+
+
+def blas_threads_after_import(**environment):
+    """BLAS's thread counts and minigan's view of them in a fresh process."""
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS",
+                        "MINIGAN_BLAS_THREADS")}
+    out = subprocess.run([sys.executable, "-c", BLAS_THREADS], capture_output=True, text=True,
+                         env={**env, **environment}, check=True)
+    return out.stdout.strip()
+
+
+def test_import_keeps_blas_on_one_thread_unless_the_user_chose():
+    """minigan/kernels/blas.py: OpenBLAS's spinning threads would fight minigan's for the
+    cores, so importing minigan limits BLAS to one thread; a user's own setting wins."""
+    import threadpoolctl
+    if not any(lib["user_api"] == "blas" for lib in threadpoolctl.threadpool_info()):
+        pytest.skip("this NumPy reports no BLAS library to threadpoolctl")
+    assert blas_threads_after_import() == "[1] True"
+    assert blas_threads_after_import(OPENBLAS_NUM_THREADS="1") == "[1] True"
+    kept = blas_threads_after_import(OPENBLAS_NUM_THREADS="2")
+    assert kept.endswith("False") and kept != "[1] False"
+    assert blas_threads_after_import(MINIGAN_BLAS_THREADS="keep").endswith("False")

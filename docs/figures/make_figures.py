@@ -6,7 +6,7 @@
   found by walking ``y.creator -> inputs -> creator ...`` exactly as ``backward`` does, with
   the values of the forward pass and the gradients of the backward pass.
 - ``im2col.png`` (docs/03_convolution.md): which pixels of a 4x4 image become which row of
-  the matrix that ``minigan.ops.im2col.im2col`` builds for a 2x2 kernel.
+  the matrix that ``minigan.kernels.im2col.im2col`` builds for a 2x2 kernel.
 - ``batchnorm.png`` (docs/04_batchnorm.md): three channels before and after ``batch_norm``.
 
 Nothing here is drawn by hand: if the engine changes, rerunning this script changes the
@@ -27,7 +27,7 @@ sys.path.insert(0, str(HERE.parent.parent))  # run from a checkout without insta
 
 import minigan as mg  # noqa: E402
 from minigan.backend import np  # noqa: E402
-from minigan.ops.im2col import im2col  # noqa: E402
+from minigan.kernels.im2col import im2col  # noqa: E402  (one window per row)
 
 FORWARD, BACKWARD = "#333333", "#c0392b"
 TENSOR_FILL, FUNCTION_FILL = "#eaf2fb", "#fdf2e3"

@@ -13,7 +13,7 @@ See ``docs/08_gan_objectives.md``.
 from .. import backend
 from ..autograd import Tensor, grad, no_grad
 from ..creation import rand
-from ..ops import sum, mean, sqrt
+from ..ops import mean, sqrt
 
 
 def clip_weights(module, c):
@@ -30,12 +30,12 @@ def clip_weights(module, c):
 def _input_gradient(critic, x):
     """dC/dx for every sample, differentiable (create_graph) so the penalty can be trained."""
     scores = critic(x)
-    g, = grad(sum(scores), x, create_graph=True)
+    g, = grad(scores.sum(), x, create_graph=True)
     return g
 
 
 def _squared_norm_per_sample(g):
-    return sum(g * g, dim=tuple(range(1, g.ndim)))
+    return (g * g).sum(tuple(range(1, g.ndim)))
 
 
 def gradient_penalty(critic, real, fake, weight=10.0, epsilon=None, generator=None):

@@ -19,7 +19,7 @@ import types
 from .. import backend
 from ..autograd import Tensor, no_grad
 from ..creation import randn
-from ..ops import sum, matmul, permute, reshape
+from ..ops import matmul, permute, reshape
 
 
 def _normalize(v, eps):
@@ -46,7 +46,7 @@ def compute_spectral_weight(weight, u, v, n_power_iterations, eps=1e-12, dim=0):
             u.data[...] = _normalize(wd @ v.data, eps)
     # Copies, so a later in-place update of the buffers cannot change this step's graph.
     u_, v_ = Tensor(u.data.copy()), Tensor(v.data.copy())
-    sigma = sum(u_ * reshape(matmul(w, v_), (-1,)))
+    sigma = (u_ * reshape(matmul(w, v_), (-1,))).sum()
     return weight / sigma
 
 

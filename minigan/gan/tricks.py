@@ -16,7 +16,7 @@ from .. import backend
 from ..autograd import no_grad
 from ..creation import randn
 from ..nn import Module
-from ..ops import sum, mean, var, sqrt, reshape, broadcast_to, concat
+from ..ops import mean, var, sqrt, reshape, broadcast_to, concat
 
 
 # ------------------------------------------------------------------------- instance noise
@@ -43,7 +43,7 @@ def feature_matching_loss(real_features, fake_features):
     """
     target = mean(real_features.detach(), dim=0)
     diff = mean(fake_features, dim=0) - target
-    return sum(diff * diff)
+    return (diff * diff).sum()
 
 
 # ------------------------------------------------------------- minibatch standard deviation
@@ -90,7 +90,7 @@ class HistoricalAverage:
         total = 0.0
         for p, avg in zip(self.parameters, self.averages):
             diff = p - avg
-            total = total + sum(diff * diff)
+            total = total + (diff * diff).sum()
         return self.weight * total
 
     def update(self):

@@ -9,14 +9,14 @@ from ..autograd import Function, Tensor
 from .. import backend
 from .activation import sigmoid, clip
 from .arithmetic import log
-from .reduce import mean, sum
+from .reduce import mean
 
 
 def _reduce(loss, reduction):
     if reduction == "mean":
         return mean(loss)
     if reduction == "sum":
-        return sum(loss)
+        return loss.sum()
     if reduction == "none":
         return loss
     raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")

@@ -1,0 +1,197 @@
+"""The fast kernels equal the reference kernels (minigan/kernels/, docs/11_making_it_fast.md).
+
+Every function of the fast set is run against its reference twin on the same raw arrays,
+forward and backward, on cpu and strict, with one thread and with the work split between
+threads (even tiny work), over hypothesis-drawn shapes, strides, paddings and dilations.
+The reference kernels themselves are checked against loop definitions and finite differences
+by the op tests (test_conv.py, test_batchnorm.py, test_ops_gradients.py), which run under
+both kernel sets.
+"""
+import inspect
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import minigan as mg
+from minigan import backend
+from minigan.kernels import fast, reference
+from strategies import arrays
+from test_conv import conv_cases, phase_cases
+
+THREADS = [1, 2]
+INTERFACE = ["conv2d", "conv_transpose2d", "conv2d_grad_weight", "conv2d_backward",
+             "conv_transpose2d_backward", "batch_norm", "batch_norm_backward", "leaky_relu",
+             "leaky_relu_backward", "for_each"]
+
+
+def test_both_sets_offer_the_same_functions_with_the_same_arguments():
+    for name in INTERFACE:
+        assert (inspect.signature(getattr(fast, name)).parameters.keys()
+                == inspect.signature(getattr(reference, name)).parameters.keys()), name
+
+
+def on(device, array):
+    return backend.to_device(np.ascontiguousarray(array) if array.ndim == 0 else array, device)
+
+
+def same(fast_result, reference_result):
+    """Equal up to rounding (the two sets add in different orders)."""
+    if isinstance(fast_result, tuple):
+        assert len(fast_result) == len(reference_result)
+        for a, b in zip(fast_result, reference_result):
+            same(a, b)
+        return
+    if reference_result is None:
+        assert fast_result is None
+        return
+    assert fast_result.shape == reference_result.shape
+    assert fast_result.dtype == reference_result.dtype
+    np.testing.assert_allclose(backend.to_numpy(fast_result), backend.to_numpy(reference_result),
+                               rtol=1e-9, atol=1e-9)
+
+
+def both(name, threads, *args, conv_transpose="auto"):
+    """The kernel ``name`` of each set on the same arguments (fast: ``threads`` threads,
+    sharing even tiny work)."""
+    with mg.kernels.use("fast", threads=threads, min_elements=0, min_multiply_adds=0,
+                        conv_transpose=conv_transpose):
+        fast_result = getattr(fast, name)(*args)
+    return fast_result, getattr(reference, name)(*args)
+
+
+def conv_arrays(data, device, transposed, cases=None):
+    x_shape, w_shape, _, args, _ = data.draw(cases if cases is not None else conv_cases(transposed))
+    x = on(device, data.draw(arrays(x_shape)))
+    w = on(device, data.draw(arrays(w_shape)))
+    return x, w, args
+
+
+# ----------------------------------------------------------------------- convolution
+@pytest.mark.parametrize("threads", THREADS)
+@given(data=st.data())
+def test_conv2d_forward_and_backward(device, threads, data):
+    x, w, args = conv_arrays(data, device, transposed=False)
+    s, p, d = args["stride"], args["padding"], args["dilation"]
+    y = reference.conv2d(x, w, s, p, d)
+    same(*both("conv2d", threads, x, w, s, p, d))
+    gy = on(device, data.draw(arrays(y.shape)))
+    same(*both("conv2d_grad_weight", threads, x, gy, w.shape[2:], s, p, d))
+    need = data.draw(st.sampled_from([(True, True), (True, False), (False, True)]))
+    same(*both("conv2d_backward", threads, x, w, gy, s, p, d, *need))
+    keep = {}  # the fast forward leaves im2col's matrix for the backward: same result
+    with mg.kernels.use("fast", threads=threads):
+        fast.conv2d(x, w, s, p, d, keep)
+        gw = fast.conv2d_backward(x, w, gy, s, p, d, True, True, keep)[1]
+    assert "cols" not in keep  # used once
+    same(gw, reference.conv2d_grad_weight(x, gy, w.shape[2:], s, p, d))
+
+
+@pytest.mark.parametrize("threads", THREADS)
+@pytest.mark.parametrize("method", ["auto", "col2im", "subpixel"])
+@given(data=st.data())
+def test_conv_transpose2d_forward_and_backward(device, threads, method, data):
+    cases = phase_cases() if method == "subpixel" else conv_cases(transposed=True)
+    x, w, args = conv_arrays(data, device, transposed=True, cases=cases)
+    s, p, d, op = args["stride"], args["padding"], args["dilation"], args["output_padding"]
+    size = tuple((n - 1) * si - 2 * pi + di * (k - 1) + o + 1
+                 for n, k, si, pi, o, di in zip(x.shape[2:], w.shape[2:], s, p, op, d))
+    same(*both("conv_transpose2d", threads, x, w, s, p, d, size, conv_transpose=method))
+    gy = on(device, data.draw(arrays((x.shape[0], w.shape[1]) + size)))
+    need = data.draw(st.sampled_from([(True, True), (True, False), (False, True)]))
+    same(*both("conv_transpose2d_backward", threads, x, w, gy, s, p, d, *need,
+               conv_transpose=method))
+
+
+# ------------------------------------------------------------------------ batch norm
+@st.composite
+def batch_norm_arrays(draw, device):
+    shape = draw(st.sampled_from([(4, 3), (3, 2, 4, 5), (2, 3, 1, 6), (5, 1, 3)]))
+    x = draw(arrays(shape, low=-3.0, high=3.0))
+    weight, bias = (draw(arrays(shape[1:2])) for _ in range(2))
+    return [on(device, a) for a in (x, weight, bias)]
+
+
+@pytest.mark.parametrize("threads", THREADS)
+@given(data=st.data())
+def test_batch_norm_forward_and_backward(device, threads, data):
+    x, weight, bias = data.draw(batch_norm_arrays(device))
+    eps = data.draw(st.sampled_from([1e-5, 0.1]))
+    same(*both("batch_norm", threads, x, weight, bias, eps))
+    _, mean, var = reference.batch_norm(x, weight, bias, eps)
+    gy = on(device, data.draw(arrays(x.shape)))
+    need_x = data.draw(st.booleans())
+    same(*both("batch_norm_backward", threads, x, weight, gy, mean, var, eps, need_x))
+
+
+# ------------------------------------------------------------------------- LeakyReLU
+@pytest.mark.parametrize("threads", THREADS)
+@given(data=st.data())
+def test_leaky_relu_forward_and_backward(device, threads, data):
+    shape = data.draw(st.sampled_from([(), (5,), (3, 4), (2, 3, 4, 2)]))
+    x = on(device, np.asarray(data.draw(arrays(shape, avoid=(0.0,)))))
+    gy = on(device, np.asarray(data.draw(arrays(shape))))
+    slope = data.draw(st.sampled_from([0.0, 0.01, 0.2, 1.0, -0.5, 1.5]))
+    same(*both("leaky_relu", threads, x, slope))
+    same(*both("leaky_relu_backward", threads, x, gy, slope))
+
+
+# ------------------------------------------------------------------------ optimizers
+@pytest.mark.parametrize("threads", THREADS)
+def test_for_each_does_every_item_once(threads):
+    sizes = [7, 1, 30, 4, 4, 12]
+    for kernel_set in (fast, reference):
+        done = []
+        with mg.kernels.use("fast", threads=threads, min_elements=0):
+            kernel_set.for_each(done.append, list(range(len(sizes))), sizes, np.zeros(1))
+        assert sorted(done) == list(range(len(sizes)))
+
+
+# ----------------------------------------------------------------------- the switch
+def test_use_switches_and_restores_the_kernel_set():
+    assert mg.kernels.current() is fast
+    with mg.kernels.use("reference") as chosen:
+        assert chosen is reference and mg.kernels.current() is reference
+        with mg.kernels.use("fast", threads=3):
+            assert mg.kernels.current() is fast
+            assert mg.kernels.parallel.num_threads() == 3
+        assert mg.kernels.current() is reference
+    assert mg.kernels.current() is fast
+
+
+def test_use_rejects_unknown_sets_and_options():
+    with pytest.raises(ValueError, match="unknown kernel set 'quick'"):
+        with mg.kernels.use("quick"):
+            pass
+    with pytest.raises(TypeError, match="unknown options"):
+        with mg.kernels.use("fast", thread=2):
+            pass
+    with pytest.raises(ValueError, match="conv_transpose must be"):
+        with mg.kernels.use("fast", conv_transpose="fft"):
+            pass
+
+
+def test_minigan_kernels_environment_variable_chooses_the_set():
+    import subprocess
+    import sys
+    code = "import minigan; print(minigan.kernels.current().__name__)"
+    for name in ("reference", "fast"):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             env={**__import__("os").environ, "MINIGAN_KERNELS": name})
+        assert out.stdout.strip() == f"minigan.kernels.{name}", out.stderr
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**__import__("os").environ, "MINIGAN_KERNELS": "quick"})
+    assert out.returncode != 0 and "unknown kernel set 'quick'" in out.stderr
+
+
+def test_a_plain_backward_uses_backward_arrays_and_create_graph_the_textbook():
+    """The engine's one switch (minigan/autograd.py): same gradients either way."""
+    rng = np.random.default_rng(0)
+    x = mg.tensor(rng.normal(size=(3, 2, 5, 5)), requires_grad=True)
+    w = mg.tensor(rng.normal(size=(4, 2, 3, 3)), requires_grad=True)
+    gy = mg.tensor(rng.normal(size=(3, 4, 3, 3)))
+    plain = mg.grad(mg.conv2d(x, w), [x, w], gy)
+    recorded = mg.grad(mg.conv2d(x, w), [x, w], gy, create_graph=True)
+    assert recorded[0].creator is not None and plain[0].creator is None
+    for a, b in zip(plain, recorded):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, atol=1e-12)
