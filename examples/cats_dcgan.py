@@ -32,18 +32,21 @@ import os
 import signal
 import sys
 import time
+import zipfile
 
 from tqdm import tqdm
 
 import minigan
 import minigan.data.cats
 from minigan import backend, optim
-from minigan.backend import np
+from minigan.backend import DeviceError, np
 from minigan.creation import default_generator
 from minigan.data import ImageBatches, load_image_folder, procedural_cats
 from minigan.gan import (OBJECTIVES, DCGANDiscriminator, DCGANGenerator, GANTrainer,
                          NonFiniteLossError, dcgan_init)
 from minigan.utils import atomic_savez, save_gif, save_image
+from minigan.utils.cli import (checked, decay_rate, fraction, non_negative_int, positive_float,
+                               positive_int)
 from minigan.utils.io import atomic_open
 
 # The GPU settings are the DCGAN paper's: 64x64, width 64, batch 128, Adam lr 2e-4. The CPU
@@ -59,36 +62,49 @@ COMMON_DEFAULTS = dict(beta1=0.5, nz=100, loss="ns", seed=0, out="runs/cats", fl
 # What --resume may change; anything else must match the checkpoint (or be left out).
 RESUMABLE = {"steps", "epochs", "sample_every", "checkpoint_every", "device", "out"}
 CHECKPOINT = "checkpoint.npz"
+PROG = os.path.basename(__file__)  # errors read "cats_dcgan.py: error: ...", as argparse's do
 
 
 # ----------------------------------------------------------------------------- settings
+# DCGAN doubles 4x4 up to the image size, the output layer at least once: the sizes
+# DCGANGenerator accepts (minigan/gan/models.py).
+power_of_two_size = checked(int, lambda n: n >= 8 and n & (n - 1) == 0,
+                            "a power of two from 8 up (8, 16, 32, 64, 128, ...)")
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description="Train a DCGAN on cat faces "
                                             "(see docs/09_training_cats.md).")
     # Every default is None here, so `resolve_config` can tell what was typed.
     p.add_argument("--device", help="cpu or cuda (default: cuda when CuPy sees a GPU)")
     p.add_argument("--data", help="a folder of images (default: the built-in procedural cats)")
-    p.add_argument("--image-size", type=int, help="32 or 64 (default: 32 on cpu, 64 on cuda)")
+    p.add_argument("--image-size", type=power_of_two_size,
+                   help="a power of two >= 8 (default: 32 on cpu, 64 on cuda)")
     p.add_argument("--flip", action="store_true", default=None, help="random left-right flips")
-    p.add_argument("--num-images", type=int,
+    p.add_argument("--num-images", type=positive_int,
                    help="procedural cats to draw (4000 on cpu), or use only N --data images")
-    p.add_argument("--steps", type=int, help="generator updates in total (1000 on cpu)")
-    p.add_argument("--epochs", type=int, help="passes over the data (instead of --steps)")
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--lr", type=float, help="Adam learning rate (4e-4 on cpu, 2e-4 on cuda)")
-    p.add_argument("--beta1", type=float, help="Adam beta1 (0.5, as DCGAN)")
-    p.add_argument("--nz", type=int, help="length of the noise vector z (100)")
-    p.add_argument("--ngf", type=int, help="generator width")
-    p.add_argument("--ndf", type=int, help="discriminator width")
+    p.add_argument("--steps", type=positive_int, help="generator updates in total (1000 on cpu)")
+    p.add_argument("--epochs", type=positive_int, help="passes over the data (instead of --steps)")
+    p.add_argument("--batch-size", type=positive_int)
+    p.add_argument("--lr", type=positive_float,
+                   help="Adam learning rate (4e-4 on cpu, 2e-4 on cuda)")
+    p.add_argument("--beta1", type=fraction, help="Adam beta1 (0.5, as DCGAN)")
+    p.add_argument("--nz", type=positive_int, help="length of the noise vector z (100)")
+    p.add_argument("--ngf", type=positive_int, help="generator width")
+    p.add_argument("--ndf", type=positive_int, help="discriminator width")
     p.add_argument("--loss", choices=sorted(OBJECTIVES), help="GAN objective (default: ns)")
-    p.add_argument("--n-critic", type=int, help="D updates per G update (1; 5 for wgan*)")
-    p.add_argument("--ema", type=float, nargs="?", const=0.999, metavar="DECAY",
+    p.add_argument("--n-critic", type=positive_int,
+                   help="D updates per G update (1; 5 for wgan*)")
+    p.add_argument("--ema", type=decay_rate, nargs="?", const=0.999, metavar="DECAY",
                    help="sample from an exponential moving average of G (decay 0.999)")
-    p.add_argument("--seed", type=int, help="seeds initialisation, noise and batch order (0)")
+    p.add_argument("--seed", type=non_negative_int,  # NumPy's generators refuse -1
+                   help="seeds initialisation, noise and batch order (0)")
     p.add_argument("--out", help="output folder (default: runs/cats)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
-    p.add_argument("--sample-every", type=int, help="steps between sample grids (~20 per run)")
-    p.add_argument("--checkpoint-every", type=int, help="steps between checkpoints (~10 per run)")
+    p.add_argument("--sample-every", type=positive_int,
+                   help="steps between sample grids (~20 per run)")
+    p.add_argument("--checkpoint-every", type=positive_int,
+                   help="steps between checkpoints (~10 per run)")
     return p.parse_args(argv)
 
 
@@ -96,18 +112,21 @@ def resolve_config(args):
     """The run's settings: typed flags, then the checkpoint's (with --resume), then defaults."""
     given = {k: v for k, v in vars(args).items() if v is not None and k != "resume"}
     if given.get("steps") is not None and given.get("epochs") is not None:
-        raise SystemExit("give --steps or --epochs, not both")
+        raise SystemExit(f"{PROG}: error: give --steps or --epochs, not both")
     device = given.get("device") or ("cuda" if backend.cuda_available() else "cpu")
-    device = backend.parse_device(device)
+    try:
+        device = backend.parse_device(device)
+    except DeviceError as error:  # unknown, or CUDA without CuPy or a GPU
+        raise SystemExit(f"{PROG}: error: --device: {error}")
     out = given.get("out", COMMON_DEFAULTS["out"])
     saved = _saved_config(out) if args.resume else None
     if saved is not None:
         clashes = [f"--{k.replace('_', '-')} {v} (checkpoint: {saved.get(k)})"
                    for k, v in given.items() if k not in RESUMABLE and v != saved.get(k)]
         if clashes:
-            raise SystemExit(f"--resume continues the run in {out}, which used other settings: "
-                             f"{', '.join(clashes)}. Drop these flags, or start a new run with "
-                             f"another --out.")
+            raise SystemExit(f"{PROG}: error: --resume continues the run in {out}, which used "
+                             f"other settings: {', '.join(clashes)}. Drop these flags, or start "
+                             f"a new run with another --out.")
         if "steps" in given or "epochs" in given:  # a new length replaces the old one
             saved = {k: v for k, v in saved.items() if k not in ("steps", "epochs")}
         config = {**saved, **given}
@@ -130,7 +149,12 @@ def _saved_config(out):
     if not os.path.exists(path):
         print(f"--resume: no checkpoint in {out}, starting a new run")
         return None
-    return minigan.load(path)["config"]
+    try:
+        return minigan.load(path)["config"]
+    except ValueError as error:  # not a minigan checkpoint
+        raise SystemExit(f"{PROG}: error: --resume: {error}")
+    except zipfile.BadZipFile as error:  # damaged on disk: its message lacks the path
+        raise SystemExit(f"{PROG}: error: --resume: {path} is damaged ({error})")
 
 
 # --------------------------------------------------------------------------------- data
@@ -139,7 +163,11 @@ def load_images(config):
     size, limit = config["image_size"], config.get("num_images")
     cache_dir = os.path.join(config["out"], "cache")
     if config.get("data"):
-        images = load_image_folder(config["data"], size, cache_dir=cache_dir)
+        try:
+            images = load_image_folder(config["data"], size, cache_dir=cache_dir)
+        except (FileNotFoundError, NotADirectoryError, ValueError) as error:
+            # a missing folder, a file, no image files, none decodable: the message says which
+            raise SystemExit(f"{PROG}: error: --data: {error}")
         return images[:limit] if limit else images
     return _procedural_cats_cached(limit, size, cache_dir)
 
@@ -187,7 +215,8 @@ def build(config, images):
 def total_steps(config, batches):
     if config.get("steps") is not None:
         return config["steps"]
-    return config["epochs"] * len(batches) // config["n_critic"]
+    # at least one: an epoch shorter than n_critic batches still trains
+    return max(1, config["epochs"] * len(batches) // config["n_critic"])
 
 
 def save_checkpoint(path, trainer, batches, config):
@@ -238,9 +267,13 @@ def train(config, resume=False, callback=None):
     ``callback(trainer, log)``, if given, runs after every step (tests use it to interrupt).
     """
     out = config["out"]
+    images = load_images(config)  # first: a bad --data stops the run before it writes files
+    source = f"images from {config['data']}" if config.get("data") else "procedural cats"
+    if len(images) < config["batch_size"]:
+        raise SystemExit(f"{PROG}: error: --batch-size {config['batch_size']} is more than the "
+                         f"{len(images)} {source}: not one full batch")
     os.makedirs(os.path.join(out, "samples"), exist_ok=True)
     checkpoint = os.path.join(out, CHECKPOINT)
-    images = load_images(config)
     trainer, batches = build(config, images)
     steps = total_steps(config, batches)
     if resume and os.path.exists(checkpoint):
@@ -255,7 +288,6 @@ def train(config, resume=False, callback=None):
                                                     "num_images_used": int(len(images))})
     sample_every = config.get("sample_every") or max(1, steps // 20)
     checkpoint_every = config.get("checkpoint_every") or max(1, steps // 10)
-    source = f"images from {config['data']}" if config.get("data") else "procedural cats"
     print(f"DCGAN on {len(images)} {source} ({config['image_size']}x{config['image_size']}) on "
           f"{config['device']}: G {_count(trainer.G)} and D {_count(trainer.D)} parameters, "
           f"{steps} steps of batch {config['batch_size']} -> {out}")

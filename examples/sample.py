@@ -10,20 +10,36 @@ cleaner images. See docs/09_training_cats.md.
 """
 import argparse
 import math
+import os
+import zipfile
+
+from PIL import Image
 
 import minigan
-from minigan.backend import np
+from minigan.backend import DeviceError, np, parse_device
 from minigan.gan import DCGANGenerator
 from minigan.utils import save_image
+from minigan.utils.cli import non_negative_int, positive_int
+
+PROG = os.path.basename(__file__)  # errors read "sample.py: error: ...", as argparse's do
 
 
 def load_generator(path, ema=False, device="cpu"):
     """The generator of a cats_dcgan checkpoint, in eval mode (batch norm uses its running
     statistics, so each image is independent of the others in its batch)."""
-    checkpoint = minigan.load(path)
+    try:
+        checkpoint = minigan.load(path)
+    except (OSError, ValueError) as error:  # missing, or not a minigan checkpoint
+        raise SystemExit(f"{PROG}: error: --checkpoint: {error}")
+    except zipfile.BadZipFile as error:  # e.g. a copy cut short: its message lacks the path
+        raise SystemExit(f"{PROG}: error: --checkpoint: {path} is damaged ({error})")
+    if "config" not in checkpoint or "trainer" not in checkpoint:
+        raise SystemExit(f"{PROG}: error: --checkpoint: {path} is a minigan checkpoint, but "
+                         f"not one written by examples/cats_dcgan.py")
     config, state = checkpoint["config"], checkpoint["trainer"]
     if ema and state["ema"] is None:
-        raise SystemExit(f"{path} has no EMA weights: that run was trained without --ema")
+        raise SystemExit(f"{PROG}: error: --ema: {path} has no EMA weights: that run was "
+                         f"trained without --ema")
     G = DCGANGenerator(nz=config["nz"], ngf=config["ngf"], image_size=config["image_size"])
     G.load_state_dict(state["ema"] if ema else state["generator"])
     return G.to(device).eval(), config
@@ -32,15 +48,20 @@ def load_generator(path, ema=False, device="cpu"):
 def main(argv=None):
     p = argparse.ArgumentParser(description="Sample images from a cats_dcgan checkpoint.")
     p.add_argument("--checkpoint", required=True, help="e.g. runs/cats/checkpoint.npz")
-    p.add_argument("--n", type=int, default=64, help="how many images (64)")
+    p.add_argument("--n", type=positive_int, default=64, help="how many images (64)")
     p.add_argument("--out", default="samples.png", help="image file for the grid")
     p.add_argument("--ema", action="store_true", help="use the EMA weights")
-    p.add_argument("--seed", type=int, default=0, help="seeds the noise vectors")
-    p.add_argument("--nrow", type=int, help="images per row (default: a square grid)")
+    p.add_argument("--seed", type=non_negative_int, default=0,  # NumPy refuses -1
+                   help="seeds the noise vectors")
+    p.add_argument("--nrow", type=positive_int, help="images per row (default: a square grid)")
     p.add_argument("--device", default="cpu")
     args = p.parse_args(argv)
-    if args.n < 1:
-        raise SystemExit(f"--n must be at least 1, got {args.n}")
+    if os.path.splitext(args.out)[1].lower() not in Image.registered_extensions():
+        p.error(f"argument --out: {args.out} does not end in an image format, e.g. .png")
+    try:
+        parse_device(args.device)
+    except DeviceError as error:  # unknown, or CUDA without CuPy or a GPU
+        p.error(f"argument --device: {error}")
     G, config = load_generator(args.checkpoint, args.ema, args.device)
     z = np.random.default_rng(args.seed).standard_normal((args.n, config["nz"]))
     with minigan.no_grad():

@@ -25,47 +25,56 @@ from minigan.data.toy import sample_toy, toy_modes, mode_coverage  # noqa: E402
 from minigan.gan import (GANTrainer, MLPGenerator, MLPDiscriminator, ReferenceBatch,  # noqa: E402
                          ConditionalMLPGenerator, ConditionalMLPDiscriminator, OBJECTIVES,
                          rejection_sample)
+from minigan.utils.cli import (checked, decay_rate, fraction, non_negative_float,  # noqa: E402
+                               non_negative_int, positive_float, positive_int)
+
+
+real_label = checked(float, lambda x: 0 < x <= 1, "in (0, 1], e.g. 0.9")
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--dataset", choices=["ring", "grid"], default="ring")
     p.add_argument("--loss", choices=sorted(OBJECTIVES), default="ns")
-    p.add_argument("--steps", type=int, default=3000, help="generator updates")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps", type=positive_int, default=3000, help="generator updates")
+    p.add_argument("--seed", type=non_negative_int, default=0)  # NumPy refuses -1
     p.add_argument("--samples-out", required=True, help=".npy file for 2,500 generated points")
     p.add_argument("--out", help="folder for the scatter plot and loss curves")
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--nz", type=int, default=2, help="latent dimension")
-    p.add_argument("--hidden", type=int, default=128)
-    p.add_argument("--layers", type=int, default=3)
-    p.add_argument("--d-hidden", type=int, default=None, help="D's width (default: --hidden)")
-    p.add_argument("--d-layers", type=int, default=None, help="D's depth (default: --layers)")
+    p.add_argument("--batch-size", type=positive_int, default=256)
+    p.add_argument("--nz", type=positive_int, default=2, help="latent dimension")
+    p.add_argument("--hidden", type=positive_int, default=128)
+    p.add_argument("--layers", type=positive_int, default=3)
+    p.add_argument("--d-hidden", type=positive_int, help="D's width (default: --hidden)")
+    p.add_argument("--d-layers", type=positive_int, help="D's depth (default: --layers)")
     p.add_argument("--batchnorm", action="store_true", help="batch norm in G's hidden layers")
-    p.add_argument("--lr-g", type=float, default=1e-3)
-    p.add_argument("--lr-d", type=float, default=1e-3)
-    p.add_argument("--beta1", type=float, default=0.5)
-    p.add_argument("--beta2", type=float, default=0.999)
+    p.add_argument("--lr-g", type=positive_float, default=1e-3)
+    p.add_argument("--lr-d", type=positive_float, default=1e-3)
+    p.add_argument("--beta1", type=fraction, default=0.5)
+    p.add_argument("--beta2", type=fraction, default=0.999)
     p.add_argument("--lr-decay", action="store_true", help="decay both learning rates linearly to 0")
-    p.add_argument("--decay-start", type=float, default=0.0,
+    p.add_argument("--decay-start", type=fraction, default=0.0,
                    help="with --lr-decay: fraction of the steps after which the decay starts")
-    p.add_argument("--n-critic", type=int, default=1)
-    p.add_argument("--gp", type=float, default=None, help="gradient penalty weight")
-    p.add_argument("--r1", type=float, default=0.0, help="R1 penalty gamma")
-    p.add_argument("--clip", type=float, default=None, help="WGAN weight clipping c")
-    p.add_argument("--label-smoothing", type=float, default=1.0, help="real label, e.g. 0.9")
-    p.add_argument("--instance-noise", type=float, default=0.0, help="initial noise std")
+    p.add_argument("--n-critic", type=positive_int, default=1)
+    p.add_argument("--gp", type=non_negative_float, help="gradient penalty weight")
+    p.add_argument("--r1", type=non_negative_float, default=0.0, help="R1 penalty gamma")
+    p.add_argument("--clip", type=positive_float, help="WGAN weight clipping c")
+    p.add_argument("--label-smoothing", type=real_label, default=1.0,
+                   help="real label, e.g. 0.9")
+    p.add_argument("--instance-noise", type=non_negative_float, default=0.0,
+                   help="initial noise std")
     p.add_argument("--feature-matching", action="store_true")
     p.add_argument("--mbstd", action="store_true", help="minibatch stddev feature in D")
     p.add_argument("--spectral-norm", action="store_true", help="spectral norm in D")
-    p.add_argument("--historical", type=float, default=0.0, help="historical averaging weight")
-    p.add_argument("--ema", type=float, default=None, help="EMA decay of G weights, e.g. 0.999")
+    p.add_argument("--historical", type=non_negative_float, default=0.0,
+                   help="historical averaging weight")
+    p.add_argument("--ema", type=decay_rate, help="EMA decay of G weights, e.g. 0.999")
     p.add_argument("--vbn", action="store_true", help="virtual batch norm in G")
     p.add_argument("--conditional", action="store_true", help="condition on the mode index")
     p.add_argument("--drs", action="store_true",
                    help="also draw 2,500 points by discriminator rejection sampling (a "
                         "sampling-time trick) into NAME_drs.npy next to --samples-out")
-    p.add_argument("--eval-every", type=int, default=0, help="print the metrics every N steps")
+    p.add_argument("--eval-every", type=non_negative_int, default=0,
+                   help="print the metrics every N steps (0: never)")
     return p.parse_args(argv)
 
 
@@ -93,8 +102,6 @@ def build(args, num_modes):
 
 def main(argv=None):
     args = parse_args(argv)
-    if not 0.0 <= args.decay_start < 1.0:
-        raise SystemExit(f"--decay-start must be in [0, 1), got {args.decay_start}")
     if args.drs and (args.conditional or args.vbn or args.loss not in ("ns", "minimax")):
         raise SystemExit("--drs needs an unconditional G and a D trained as a classifier "
                          "(its logit estimates log p_data / p_G): not --conditional, --vbn or "

@@ -1,7 +1,7 @@
 """The cat example (`examples/cats_dcgan.py`) keeps its promises: every output file is written,
 a stopped run resumes bit for bit, Ctrl-C and crashes never lose the last good checkpoint,
-a diverged run stops with a message, `examples/sample.py` reads its checkpoints, and any folder
-of images can replace the built-in cats.
+a diverged run stops with a message, `examples/sample.py` reads its checkpoints, any folder
+of images can replace the built-in cats, and bad input ends with one line, never a traceback.
 
 Runs here are tiny (16x16 images, width 4, a handful of steps): seconds each, on NumPy, where
 a resumed run must equal an uninterrupted one exactly.
@@ -11,6 +11,7 @@ import os
 import pathlib
 import shutil
 import signal
+import subprocess
 import sys
 
 import pytest
@@ -241,3 +242,133 @@ def test_defaults_depend_on_the_device():
 def test_epochs_count_passes_over_the_data(tmp_path):
     summary = train(tmp_path, "--epochs", "2")  # 16 images in batches of 8: 2 steps an epoch
     assert summary["step"] == summary["total_steps"] == 4
+
+
+# ----------------------------------------------------------------------------- bad input
+# Impossible flags are refused by argparse as the command line is read (exit status 2,
+# "argument --steps: ..."). Bad data, devices and checkpoints end with one line,
+# "cats_dcgan.py: error: ..." (status 1). All of it happens before training starts.
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--steps", "-5", "must be a positive integer, got -5"),
+    ("--epochs", "0", "must be a positive integer, got 0"),
+    ("--batch-size", "0", "must be a positive integer"),
+    ("--ngf", "-1", "must be a positive integer"),
+    ("--image-size", "48", "must be a power of two from 8 up (8, 16, 32, 64, 128, ...), got 48"),
+    ("--image-size", "4", "must be a power of two from 8 up"),
+    ("--lr", "-0.001", "must be a positive number"),
+    ("--lr", "nan", "must be a positive number"),
+    ("--beta1", "1", "must be in [0, 1)"),
+    ("--ema", "1.5", "must be in (0, 1)"),
+    ("--seed", "-1", "must be a non-negative integer"),  # NumPy's generators refuse it
+    ("--sample-every", "0", "must be a positive integer"),
+    ("--steps", "five", "invalid int value: 'five'"),
+])
+def test_impossible_flags_are_refused_before_anything_is_written(tmp_path, capsys, flag, value,
+                                                                 message):
+    with pytest.raises(SystemExit) as stop:
+        train(tmp_path / "run", flag, value)
+    assert stop.value.code == 2
+    assert f"error: argument {flag}: {message}" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def make_bad_folder(path, kind):
+    if kind == "a file":
+        path.write_text("not a folder")
+        return
+    path.mkdir()
+    if kind == "only text":
+        (path / "notes.txt").write_text("no pictures here")
+    elif kind == "corrupt":
+        (path / "cat.png").write_bytes(b"not a png")
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("missing", "the folder '{data}' does not exist"),
+    ("a file", "'{data}' is a file, not a folder of images"),
+    ("empty", "no images in '{data}'"),
+    ("only text", "no images in '{data}'"),
+    ("corrupt", "none of the 1 image files in '{data}' could be decoded: cat.png "
+                "(UnidentifiedImageError"),
+])
+def test_a_bad_data_folder_stops_with_one_line(tmp_path, kind, message):
+    data = tmp_path / "photos"
+    if kind != "missing":
+        make_bad_folder(data, kind)
+    with pytest.raises(SystemExit) as stop:
+        train(tmp_path / "run", "--data", str(data))
+    line = stop.value.code  # SystemExit("...") prints this to stderr and exits with status 1
+    assert line.startswith("cats_dcgan.py: error: --data: load_image_folder: ")
+    assert message.format(data=data) in line and "\n" not in line
+    assert not (tmp_path / "run").exists()
+
+
+def test_more_batch_than_images_stops_before_training(tmp_path):
+    with pytest.raises(SystemExit, match="--batch-size 8 is more than the 4 procedural cats"):
+        train(tmp_path, "--num-images", "4")
+    assert not (tmp_path / "checkpoint.npz").exists()
+
+
+def test_an_unknown_device_stops_with_one_line(tmp_path):
+    with pytest.raises(SystemExit, match="^cats_dcgan.py: error: --device: unknown device 'tpu'"):
+        train(tmp_path, "--device", "tpu")
+
+
+def test_resume_from_a_damaged_checkpoint_stops_with_one_line(tmp_path):
+    (tmp_path / "checkpoint.npz").write_bytes(b"half a file")
+    with pytest.raises(SystemExit, match="^cats_dcgan.py: error: --resume: .*not a minigan "
+                                         "checkpoint"):
+        train(tmp_path, "--resume")
+
+
+@pytest.mark.parametrize("flags, status, last_line", [
+    (["--steps", "-5"], 2, "cats_dcgan.py: error: argument --steps: must be a positive integer, "
+                           "got -5"),
+    (["--data", "{corrupt}"], 1, "cats_dcgan.py: error: --data: load_image_folder: none of the 1 "
+                                 "image files in '{corrupt}' could be decoded: cat.png"),
+])
+def test_the_command_line_shows_errors_without_a_traceback(tmp_path, flags, status, last_line):
+    """As a user runs it: the status is not 0, and stderr ends with the error line (before it,
+    at most the decoding progress bar)."""
+    corrupt = tmp_path / "photos"
+    make_bad_folder(corrupt, "corrupt")
+    argv = [a.format(corrupt=corrupt) for a in TINY + ["--out", str(tmp_path / "run"), *flags]]
+    result = subprocess.run([sys.executable, str(ROOT / "examples" / "cats_dcgan.py"), *argv],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == status
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1].startswith(last_line.format(corrupt=corrupt))
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("flags, status, message", [
+    (["--n", "0"], 2, "error: argument --n: must be a positive integer, got 0"),
+    (["--nrow", "-2"], 2, "error: argument --nrow: must be a positive integer"),
+    (["--out", "grid.txt"], 2, "error: argument --out: grid.txt does not end in an image format"),
+    (["--device", "tpu"], 2, "error: argument --device: unknown device 'tpu'"),
+])
+def test_sample_refuses_impossible_flags(tmp_path, capsys, flags, status, message):
+    with pytest.raises(SystemExit) as stop:
+        sample.main(["--checkpoint", str(tmp_path / "checkpoint.npz"), *flags])
+    assert stop.value.code == status
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("missing", "minigan.load: no checkpoint at"),
+    ("a picture", "is not a minigan checkpoint (not an .npz file)"),
+    ("another checkpoint", "is a minigan checkpoint, but not one written by "
+                           "examples/cats_dcgan.py"),
+])
+def test_sample_reports_a_bad_checkpoint_in_one_line(tmp_path, kind, message):
+    path = tmp_path / "checkpoint.npz"
+    if kind == "a picture":
+        Image.new("RGB", (4, 4)).save(path, format="PNG")
+    elif kind == "another checkpoint":
+        minigan.save({"weights": np.zeros(3)}, path)
+    with pytest.raises(SystemExit) as stop:
+        sample.main(["--checkpoint", str(path), "--out", str(tmp_path / "grid.png")])
+    line = stop.value.code
+    assert line.startswith("sample.py: error: --checkpoint: ") and message in line
+    assert not (tmp_path / "grid.png").exists()

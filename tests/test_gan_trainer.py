@@ -182,6 +182,25 @@ def test_toy_example_writes_samples_plots_and_metrics(tmp_path, monkeypatch):
     assert (tmp_path / "run" / "scatter.png").exists() and (tmp_path / "run" / "losses.png").exists()
 
 
+@pytest.mark.parametrize("flag, value, message", [
+    ("--steps", "-5", "must be a positive integer, got -5"),
+    ("--batch-size", "0", "must be a positive integer"),
+    ("--lr-g", "0", "must be a positive number"),
+    ("--decay-start", "1", "must be in [0, 1)"),
+    ("--label-smoothing", "1.5", "must be in (0, 1]"),
+    ("--gp", "-10", "must be a non-negative number"),
+    ("--seed", "-1", "must be a non-negative integer"),
+])
+def test_toy_example_refuses_impossible_flags(tmp_path, monkeypatch, capsys, flag, value, message):
+    monkeypatch.syspath_prepend(str(pathlib.Path(__file__).resolve().parent.parent))
+    from examples import toy_2d
+    with pytest.raises(SystemExit) as stop:  # argparse's error: nothing trains, nothing is saved
+        toy_2d.main(["--samples-out", str(tmp_path / "points.npy"), flag, value])
+    assert stop.value.code == 2
+    assert f"error: argument {flag}: {message}" in capsys.readouterr().err
+    assert not (tmp_path / "points.npy").exists()
+
+
 @pytest.mark.parametrize("objective", ["ns", "wgan-gp"])
 def test_float32_training_never_computes_in_float64(objective, monkeypatch):
     # A silent upcast (a float64 constant, a Python-float array) would double memory traffic

@@ -48,10 +48,10 @@ def load_image_folder(root, image_size=64, cache_dir=None, verbose=True):
             return images
 
     images, skipped = _decode_all(root, paths, image_size, verbose)
-    _warn_skipped(root, skipped)
-    if len(images) == 0:
+    if len(images) == 0:  # the error names the files and why, so no warning comes before it
         raise ValueError(f"load_image_folder: none of the {len(paths)} image files in {root!r} "
-                         f"could be decoded")
+                         f"could be decoded: {_shortened(skipped)}")
+    _warn_skipped(root, skipped)
     if cache_file is not None:
         atomic_savez(cache_file, images=images, skipped=np.array(skipped, dtype=str))
         if verbose:
@@ -108,12 +108,16 @@ def _decode_all(root, paths, image_size, verbose):
     return images[:kept], skipped
 
 
-def _warn_skipped(root, skipped, show=5):
+def _warn_skipped(root, skipped):
     if skipped:
-        listed = "; ".join(skipped[:show])
-        more = f"; and {len(skipped) - show} more" if len(skipped) > show else ""
         warnings.warn(f"load_image_folder: skipped {len(skipped)} unreadable file(s) in "
-                      f"{root!r}: {listed}{more}", stacklevel=3)
+                      f"{root!r}: {_shortened(skipped)}", stacklevel=3)
+
+
+def _shortened(skipped, show=5):
+    """The first few skipped files with their errors, for one readable line."""
+    more = f"; and {len(skipped) - show} more" if len(skipped) > show else ""
+    return "; ".join(skipped[:show]) + more
 
 
 def load_image(path, image_size):
