@@ -3,11 +3,12 @@
 minigan shares each convolution between the cores itself (`parallel.py`). OpenBLAS, which
 NumPy uses for matrix products, starts threads of its own, and between products they *spin*,
 waiting for work: on the same cores as minigan's threads, or as any other busy process,
-they slow everything down. Measured on a busy 2-core machine (another 2-thread job running):
-300 grid steps of ``examples/toy_2d.py`` took 55.5 s with OpenBLAS's threads and 2.7 s
-without them. So ``import minigan`` limits the BLAS libraries loaded in the process to one
-thread, at run time, with ``threadpoolctl`` (the library scikit-learn uses for the same job),
-and `parallel.matmul_on_threads` then splits large products between minigan's threads.
+they slow everything down. Measured on a 2-core machine busy with another 2-thread job:
+300 grid steps of ``examples/toy_2d.py`` took 14-67 s with OpenBLAS's two threads and 7-8 s
+with one (docs/11_making_it_fast.md, "Measured"). So ``import minigan`` limits the BLAS
+libraries loaded in the process to one thread, at run time, with ``threadpoolctl`` (the
+library scikit-learn uses for the same job), and `parallel.matmul_on_threads` then splits
+large products between minigan's threads.
 
 Your choice wins: if ``OPENBLAS_NUM_THREADS``, ``MKL_NUM_THREADS`` or ``OMP_NUM_THREADS`` is
 set, or ``MINIGAN_BLAS_THREADS=keep``, BLAS is left alone (and minigan splits products only
