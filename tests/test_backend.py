@@ -88,3 +88,31 @@ def test_keep_freed_memory_can_be_switched_off(monkeypatch):
     monkeypatch.delenv("MINIGAN_KEEP_FREED_MEMORY")
     if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
         assert cpu_memory.keep_freed_memory() is True
+
+
+def test_import_leaves_malloc_alone_and_training_sets_it():
+    """A process-wide malloc setting is not made by ``import minigan`` (a library should not
+    change its host process that way); GANTrainer makes it, as do the examples and the
+    benchmarks (minigan/kernels/memory.py)."""
+    import subprocess
+    import sys
+    code = """
+import ctypes
+asked = []
+lookup = ctypes.CDLL.__getattr__
+def spy(self, name):
+    asked.append(name)
+    return lookup(self, name)
+ctypes.CDLL.__getattr__ = spy
+import minigan
+from minigan import nn, optim
+from minigan.gan import GANTrainer
+print("mallopt" in asked)
+G, D = nn.Linear(2, 2), nn.Linear(2, 1)
+G.nz = 2
+GANTrainer(G, D, optim.Adam(G.parameters()), optim.Adam(D.parameters()))
+print("mallopt" in asked)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "True"]
