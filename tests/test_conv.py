@@ -17,35 +17,40 @@ from strategies import arrays, make_tensor
 
 
 # --------------------------------------------------------------------- the definitions
-def conv2d_loops(x, w, b, stride, padding, dilation):
-    """y[n,o,i,j] = b[o] + sum over c, kh, kw of w[o,c,kh,kw] * x_pad[n, c, i*S + kh*D, j*S + kw*D]."""
+def conv2d_loops(x, w, b, stride, padding, dilation, groups=1):
+    """y[n,o,i,j] = b[o] + sum over c, kh, kw of w[o,c,kh,kw] * x_pad[n, c, i*S + kh*D, j*S + kw*D],
+    where with groups, c runs over the input channels of output channel o's group."""
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     N, C, H, W = x.shape
-    OC, _, KH, KW = w.shape
+    OC, group_channels, KH, KW = w.shape
     x_pad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     OH = (H + 2 * ph - dh * (KH - 1) - 1) // sh + 1
     OW = (W + 2 * pw - dw * (KW - 1) - 1) // sw + 1
     y = np.zeros((N, OC, OH, OW))
     for n, o, i, j in np.ndindex(N, OC, OH, OW):
-        for c, kh, kw in np.ndindex(C, KH, KW):
-            y[n, o, i, j] += w[o, c, kh, kw] * x_pad[n, c, i * sh + kh * dh, j * sw + kw * dw]
+        first = (o // (OC // groups)) * group_channels  # the group's first input channel
+        for c, kh, kw in np.ndindex(group_channels, KH, KW):
+            y[n, o, i, j] += w[o, c, kh, kw] * x_pad[n, first + c, i * sh + kh * dh, j * sw + kw * dw]
     return y if b is None else y + b.reshape(-1, 1, 1)
 
 
-def conv_transpose2d_loops(x, w, b, stride, padding, output_padding, dilation):
+def conv_transpose2d_loops(x, w, b, stride, padding, output_padding, dilation, groups=1):
     """Every input pixel x[n,c,i,j] adds x * w[c,o,:,:] onto the output at
-    (i*S + kh*D - P, j*S + kw*D - P); contributions falling outside are dropped."""
+    (i*S + kh*D - P, j*S + kw*D - P) of channel o of c's group; contributions falling
+    outside are dropped."""
     (sh, sw), (ph, pw), (oph, opw), (dh, dw) = stride, padding, output_padding, dilation
     N, C, H, W = x.shape
-    _, OC, KH, KW = w.shape
+    _, group_outputs, KH, KW = w.shape
+    OC = group_outputs * groups
     OH = (H - 1) * sh - 2 * ph + dh * (KH - 1) + oph + 1
     OW = (W - 1) * sw - 2 * pw + dw * (KW - 1) + opw + 1
     y = np.zeros((N, OC, OH, OW))
     for n, c, i, j in np.ndindex(N, C, H, W):
-        for o, kh, kw in np.ndindex(OC, KH, KW):
+        first = (c // (C // groups)) * group_outputs  # the group's first output channel
+        for o, kh, kw in np.ndindex(group_outputs, KH, KW):
             r, q = i * sh + kh * dh - ph, j * sw + kw * dw - pw
             if 0 <= r < OH and 0 <= q < OW:
-                y[n, o, r, q] += x[n, c, i, j] * w[c, o, kh, kw]
+                y[n, first + o, r, q] += x[n, c, i, j] * w[c, o, kh, kw]
     return y if b is None else y + b.reshape(-1, 1, 1)
 
 
@@ -71,10 +76,12 @@ def conv_cases(draw, transposed=False, max_side=6):
         else:  # the dilated kernel must fit in the padded input
             smallest = max(1, d * (k - 1) + 1 - 2 * p)
         size.append(draw(st.integers(smallest, max(smallest, max_side))))
-    n, c_in, c_out = draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    groups = draw(st.sampled_from([1, 1, 2, 3]))
+    n = draw(st.integers(1, 2))
+    c_in, c_out = (groups * draw(st.integers(1, 3 if groups == 1 else 2)) for _ in range(2))
     x_shape = (n, c_in) + tuple(size)
-    w_shape = (c_in, c_out) + kernel if transposed else (c_out, c_in) + kernel
-    args = dict(stride=stride, padding=padding, dilation=dilation)
+    w_shape = (c_in, c_out // groups) + kernel if transposed else (c_out, c_in // groups) + kernel
+    args = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
     if transposed:
         args["output_padding"] = output_padding
     return x_shape, w_shape, c_out, args, draw(st.booleans())
@@ -103,7 +110,7 @@ def test_forward_matches_the_definition(kernel_set, device, op, data):
     y = fn(x, w, b, **args)
     expected = loops(x.numpy(), w.numpy(), None if b is None else b.numpy(),
                      *(args[k] for k in ("stride", "padding", "output_padding", "dilation")
-                       if k in args))
+                       if k in args), groups=args["groups"])
     assert y.shape == expected.shape
     np.testing.assert_allclose(y.numpy(), expected, rtol=1e-10, atol=1e-10)
 
@@ -317,8 +324,8 @@ def tensors(device, *shapes, dtype=None):
 
 
 def test_error_wrong_ndim(device):
-    x, w = tensors(device, (3, 8, 8), (4, 3, 3, 3))
-    with pytest.raises(ValueError, match=r"conv2d: expected a 4-D input.*\(3, 8, 8\).*unsqueeze"):
+    x, w = tensors(device, (8, 8), (4, 3, 3, 3))
+    with pytest.raises(ValueError, match=r"conv2d: expected a 4-D input .* or a 3-D one .*\(8, 8\)"):
         mg.conv2d(x, w)
     x, w = tensors(device, (1, 3, 8, 8), (4, 3, 3))
     with pytest.raises(ValueError, match=r"conv_transpose2d: expected a 4-D weight"):

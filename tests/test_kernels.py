@@ -72,19 +72,19 @@ def conv_arrays(data, device, transposed, cases=None):
 @given(data=st.data())
 def test_conv2d_forward_and_backward(device, threads, data):
     x, w, args = conv_arrays(data, device, transposed=False)
-    s, p, d = args["stride"], args["padding"], args["dilation"]
-    y = reference.conv2d(x, w, s, p, d)
-    same(*both("conv2d", threads, x, w, s, p, d))
+    s, p, d, g = args["stride"], args["padding"], args["dilation"], args["groups"]
+    y = reference.conv2d(x, w, s, p, d, g)
+    same(*both("conv2d", threads, x, w, s, p, d, g))
     gy = on(device, data.draw(arrays(y.shape)))
-    same(*both("conv2d_grad_weight", threads, x, gy, w.shape[2:], s, p, d))
+    same(*both("conv2d_grad_weight", threads, x, gy, w.shape[2:], s, p, d, g))
     need = data.draw(st.sampled_from([(True, True), (True, False), (False, True)]))
-    same(*both("conv2d_backward", threads, x, w, gy, s, p, d, *need))
+    same(*both("conv2d_backward", threads, x, w, gy, s, p, d, g, *need))
     keep = {}  # the fast forward leaves im2col's matrix for the backward: same result
     with mg.kernels.use("fast", threads=threads):
-        fast.conv2d(x, w, s, p, d, keep)
-        gw = fast.conv2d_backward(x, w, gy, s, p, d, True, True, keep)[1]
+        fast.conv2d(x, w, s, p, d, g, keep)
+        gw = fast.conv2d_backward(x, w, gy, s, p, d, g, True, True, keep)[1]
     assert "cols" not in keep  # used once
-    same(gw, reference.conv2d_grad_weight(x, gy, w.shape[2:], s, p, d))
+    same(gw, reference.conv2d_grad_weight(x, gy, w.shape[2:], s, p, d, g))
 
 
 @pytest.mark.parametrize("threads", THREADS)
@@ -94,12 +94,13 @@ def test_conv_transpose2d_forward_and_backward(device, threads, method, data):
     cases = phase_cases() if method == "subpixel" else conv_cases(transposed=True)
     x, w, args = conv_arrays(data, device, transposed=True, cases=cases)
     s, p, d, op = args["stride"], args["padding"], args["dilation"], args["output_padding"]
+    g = args.get("groups", 1)
     size = tuple((n - 1) * si - 2 * pi + di * (k - 1) + o + 1
                  for n, k, si, pi, o, di in zip(x.shape[2:], w.shape[2:], s, p, op, d))
-    same(*both("conv_transpose2d", threads, x, w, s, p, d, size, conv_transpose=method))
-    gy = on(device, data.draw(arrays((x.shape[0], w.shape[1]) + size)))
+    same(*both("conv_transpose2d", threads, x, w, s, p, d, size, g, conv_transpose=method))
+    gy = on(device, data.draw(arrays((x.shape[0], w.shape[1] * g) + size)))
     need = data.draw(st.sampled_from([(True, True), (True, False), (False, True)]))
-    same(*both("conv_transpose2d_backward", threads, x, w, gy, s, p, d, *need,
+    same(*both("conv_transpose2d_backward", threads, x, w, gy, s, p, d, g, *need,
                conv_transpose=method))
 
 

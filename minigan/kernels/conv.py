@@ -10,7 +10,7 @@ Each function must equal its reference twin (``tests/test_kernels.py``).
 """
 from .im2col import im2col, col2im, weight_matrix, channels_last
 from .parallel import matmul_on_threads, side_by_side
-from .reference import conv_output_size
+from .reference import conv_output_size, per_group
 from . import subpixel
 
 
@@ -20,9 +20,12 @@ class options:
     conv_transpose = "auto"
 
 
-def conv2d(x, weight, stride, padding, dilation, keep=None):
+def conv2d(x, weight, stride, padding, dilation, groups=1, keep=None):
     """y = im2col(x) @ W^T, as (N, OC, OH, OW) view of channels-last memory. im2col's
     matrix is left in ``keep["cols"]``: the weight gradient needs the same one."""
+    if groups > 1:
+        return per_group(lambda x, w: conv2d(x, w, stride, padding, dilation), groups,
+                         (x, weight), (1, 0), 1)
     N, OC, kernel_size = x.shape[0], weight.shape[0], weight.shape[2:]
     OH, OW = conv_output_size(x.shape[2:], kernel_size, stride, padding, dilation)
     cols = im2col(x, kernel_size, (OH, OW), stride, padding, dilation)
@@ -32,8 +35,11 @@ def conv2d(x, weight, stride, padding, dilation, keep=None):
     return y.reshape(N, OH, OW, OC).transpose(0, 3, 1, 2)
 
 
-def conv_transpose2d(x, weight, stride, padding, dilation, out_size):
+def conv_transpose2d(x, weight, stride, padding, dilation, out_size, groups=1):
     """col2im(x @ W), or by sub-pixel phases when they apply and are worth it."""
+    if groups > 1:
+        return per_group(lambda x, w: conv_transpose2d(x, w, stride, padding, dilation,
+                                                       out_size), groups, (x, weight), (1, 0), 1)
     N, C, H, W = x.shape
     OC, kernel_size = weight.shape[1], weight.shape[2:]
     natural = [(n - 1) * s - 2 * p + d * (k - 1) + 1
@@ -49,9 +55,12 @@ def conv_transpose2d(x, weight, stride, padding, dilation, out_size):
                   dilation)
 
 
-def conv2d_grad_weight(x, g, kernel_size, stride, padding, dilation, keep=None):
+def conv2d_grad_weight(x, g, kernel_size, stride, padding, dilation, groups=1, keep=None):
     """gW = g^T @ im2col(x), with im2col taken from ``keep["cols"]`` when a forward
     convolution left it there (used once)."""
+    if groups > 1:
+        return per_group(lambda x, g: conv2d_grad_weight(x, g, kernel_size, stride, padding,
+                                                         dilation), groups, (x, g), (1, 1), 0)
     C, (OC, OH, OW), (KH, KW) = x.shape[1], g.shape[1:], tuple(kernel_size)
     cols = keep.pop("cols", None) if keep is not None else None
     if cols is None:
@@ -62,23 +71,33 @@ def conv2d_grad_weight(x, g, kernel_size, stride, padding, dilation, keep=None):
     return gw_t.reshape(KH, KW, C, OC).transpose(3, 2, 0, 1)
 
 
-def conv2d_backward(x, weight, gy, stride, padding, dilation, need_x, need_weight, keep=None):
+def conv2d_backward(x, weight, gy, stride, padding, dilation, groups, need_x, need_weight,
+                    keep=None):
     """(dx, dW) of y = conv2d(x, W), side by side on two threads when both are needed."""
     def input_gradient():
         if need_x:
-            return conv_transpose2d(gy, weight, stride, padding, dilation, x.shape[2:])
+            return conv_transpose2d(gy, weight, stride, padding, dilation, x.shape[2:], groups)
 
     def weight_gradient():
         if need_weight:
-            return conv2d_grad_weight(x, gy, weight.shape[2:], stride, padding, dilation, keep)
+            return conv2d_grad_weight(x, gy, weight.shape[2:], stride, padding, dilation,
+                                      groups, keep)
     if need_x and need_weight:
         return side_by_side(input_gradient, weight_gradient, gy)
     return input_gradient(), weight_gradient()
 
 
-def conv_transpose2d_backward(x, weight, gy, stride, padding, dilation, need_x, need_weight):
+def conv_transpose2d_backward(x, weight, gy, stride, padding, dilation, groups, need_x,
+                              need_weight):
     """(dx, dW) of y = conv_transpose2d(x, W). Both need im2col(dy) with windows for x's
     pixels: it is built once."""
+    if groups > 1:
+        gx = gw = None
+        if need_x:
+            gx = conv2d(gy, weight, stride, padding, dilation, groups)[:, :, :x.shape[2], :x.shape[3]]
+        if need_weight:
+            gw = conv2d_grad_weight(gy, x, weight.shape[2:], stride, padding, dilation, groups)
+        return gx, gw
     size = tuple(x.shape[2:])
     keep = {}
     if need_x and need_weight and conv_output_size(gy.shape[2:], weight.shape[2:], stride,
@@ -96,7 +115,7 @@ def conv_transpose2d_backward(x, weight, gy, stride, padding, dilation, need_x, 
     def weight_gradient():  # the roles swap: dy plays the input, x the output gradient
         if need_weight:
             return conv2d_grad_weight(gy, x, weight.shape[2:], stride, padding, dilation,
-                                      dict(keep))
+                                      keep=dict(keep))
     if need_x and need_weight:
         return side_by_side(input_gradient, weight_gradient, gy)
     return input_gradient(), weight_gradient()

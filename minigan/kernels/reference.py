@@ -53,10 +53,29 @@ def conv_output_size(size, kernel_size, stride, padding, dilation):
                  for n, k, s, p, d in zip(size, kernel_size, stride, padding, dilation))
 
 
-def conv2d(x, weight, stride, padding, dilation, keep=None):
+def per_group(kernel, groups, arrays, axes, out_axis):
+    """A grouped convolution is ``groups`` independent ones side by side: split each array
+    into ``groups`` equal slices along its axis in ``axes``, apply ``kernel`` to each
+    group's slices, and join the results along ``out_axis``."""
+    if groups == 1:
+        return kernel(*arrays)
+    slices = []
+    for array, axis in zip(arrays, axes):
+        size = array.shape[axis] // groups
+        slices.append([array[(slice(None),) * axis + (slice(g * size, (g + 1) * size),)]
+                       for g in range(groups)])
+    results = [kernel(*group) for group in zip(*slices)]
+    return backend.get_array_module(*arrays).concatenate(results, axis=out_axis)
+
+
+def conv2d(x, weight, stride, padding, dilation, groups=1, keep=None):
     """y[n, o, i, j] = sum_{c, kh, kw} W[o, c, kh, kw] x_pad[n, c, i*S + kh*D, j*S + kw*D]:
-    im2col, then one tensor product over (c, kh, kw). No bias; a new array.
+    im2col, then one tensor product over (c, kh, kw). No bias; a new array. With groups,
+    output channel o sees only the input channels of its group.
     (``keep``: a dict in which a kernel may leave work for its backward; unused here.)"""
+    if groups > 1:
+        return per_group(lambda x, w: conv2d(x, w, stride, padding, dilation), groups,
+                         (x, weight), (1, 0), 1)
     xp = backend.get_array_module(x, weight)
     kernel_size = weight.shape[2:]
     out_size = conv_output_size(x.shape[2:], kernel_size, stride, padding, dilation)
@@ -65,10 +84,13 @@ def conv2d(x, weight, stride, padding, dilation, keep=None):
     return y.transpose(0, 3, 1, 2)
 
 
-def conv_transpose2d(x, weight, stride, padding, dilation, out_size):
+def conv_transpose2d(x, weight, stride, padding, dilation, out_size, groups=1):
     """The adjoint of conv2d, with output size ``out_size`` (OH, OW): every input pixel
     x[n, c, i, j] adds x W[c, o, kh, kw] at (i*S + kh*D - P, j*S + kw*D - P).
     One tensor product over c, then col2im. No bias; a new array."""
+    if groups > 1:
+        return per_group(lambda x, w: conv_transpose2d(x, w, stride, padding, dilation,
+                                                       out_size), groups, (x, weight), (1, 0), 1)
     xp = backend.get_array_module(x, weight)
     OC = weight.shape[1]
     cols = xp.tensordot(weight, x, (0, 1))           # (OC, KH, KW, N, H, W)
@@ -76,34 +98,39 @@ def conv_transpose2d(x, weight, stride, padding, dilation, out_size):
     return col2im(cols, (x.shape[0], OC) + tuple(out_size), stride, padding, dilation)
 
 
-def conv2d_grad_weight(x, g, kernel_size, stride, padding, dilation, keep=None):
+def conv2d_grad_weight(x, g, kernel_size, stride, padding, dilation, groups=1, keep=None):
     """The weight gradient of a convolution of x whose output gradient is g (N, OC, OH, OW):
     gW[o, c, kh, kw] = sum_{n, i, j} g[n, o, i, j] x_pad[n, c, i*S + kh*D, j*S + kw*D]."""
+    if groups > 1:
+        return per_group(lambda x, g: conv2d_grad_weight(x, g, kernel_size, stride, padding,
+                                                         dilation), groups, (x, g), (1, 1), 0)
     xp = backend.get_array_module(x, g)
     cols = im2col(x, kernel_size, g.shape[2:], stride, padding, dilation)
     return xp.tensordot(g, cols, ((0, 2, 3), (0, 4, 5)))  # (OC, C, KH, KW)
 
 
-def conv2d_backward(x, weight, gy, stride, padding, dilation, need_x, need_weight, keep=None):
+def conv2d_backward(x, weight, gy, stride, padding, dilation, groups, need_x, need_weight,
+                    keep=None):
     """(dx, dW) of y = conv2d(x, W): dx = conv_transpose2d(dy, W) at x's size,
     dW = conv2d_grad_weight(x, dy). None for a gradient that is not needed."""
     gx = gw = None
     if need_x:
-        gx = conv_transpose2d(gy, weight, stride, padding, dilation, x.shape[2:])
+        gx = conv_transpose2d(gy, weight, stride, padding, dilation, x.shape[2:], groups)
     if need_weight:
-        gw = conv2d_grad_weight(x, gy, weight.shape[2:], stride, padding, dilation)
+        gw = conv2d_grad_weight(x, gy, weight.shape[2:], stride, padding, dilation, groups)
     return gx, gw
 
 
-def conv_transpose2d_backward(x, weight, gy, stride, padding, dilation, need_x, need_weight):
+def conv_transpose2d_backward(x, weight, gy, stride, padding, dilation, groups, need_x,
+                              need_weight):
     """(dx, dW) of y = conv_transpose2d(x, W): dx = conv2d(dy, W), cropped to x's size (a
     large output_padding adds rows that no input pixel reaches), dW = conv2d_grad_weight(dy, x)."""
     gx = gw = None
     if need_x:
         H, W = x.shape[2:]
-        gx = conv2d(gy, weight, stride, padding, dilation)[:, :, :H, :W]
+        gx = conv2d(gy, weight, stride, padding, dilation, groups)[:, :, :H, :W]
     if need_weight:
-        gw = conv2d_grad_weight(gy, x, weight.shape[2:], stride, padding, dilation)
+        gw = conv2d_grad_weight(gy, x, weight.shape[2:], stride, padding, dilation, groups)
     return gx, gw
 
 

@@ -244,17 +244,44 @@ def flatten(x, start_dim=0, end_dim=-1):
     return reshape(x, x.shape[:start] + (size,) + x.shape[end + 1:])
 
 
-def pad(x, pad, value=0.0):
-    """PyTorch's ``F.pad`` (constant mode): ``pad`` lists (before, after) pairs starting
-    from the *last* dimension, e.g. ``(left, right, top, bottom)`` for images."""
+def pad(input, pad, mode="constant", value=None):
+    """PyTorch's ``F.pad``: ``pad`` lists (before, after) pairs starting from the *last*
+    dimension, e.g. ``(left, right, top, bottom)`` for images. ``mode``: "constant" (borders
+    of ``value``, default 0), "reflect" (mirrored at the edge, the edge not repeated),
+    "replicate" (the edge repeated) or "circular" (wrapped around). The non-constant modes
+    are indexing with an integer array per padded dimension, so their gradient adds each
+    border's gradient onto the pixel it copies (`getitem`'s backward)."""
+    x = input
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise ValueError(f"pad: {pad} must hold (before, after) pairs for at most {x.ndim} dims")
     if any(p < 0 for p in pad):
         raise ValueError(f"pad: negative padding {pad} is not supported")
-    width = [(0, 0)] * x.ndim
-    for i in range(len(pad) // 2):
-        width[x.ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
-    return Pad(tuple(width), value)(x)
+    widths = {x.ndim - 1 - i: (int(pad[2 * i]), int(pad[2 * i + 1])) for i in range(len(pad) // 2)}
+    if mode == "constant":
+        width = tuple(widths.get(axis, (0, 0)) for axis in range(x.ndim))
+        return Pad(width, 0.0 if value is None else value)(x)
+    if mode not in ("reflect", "replicate", "circular"):
+        raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', "
+                         f"got {mode!r}")
+    if value is not None:
+        raise ValueError(f"pad: value applies to mode 'constant' only, not {mode!r}")
+    xp = backend.get_array_module(x.data)
+    for axis, (before, after) in widths.items():
+        n = x.shape[axis]
+        if mode == "reflect" and max(before, after) >= n or mode == "circular" and max(before, after) > n:
+            limit = "smaller than" if mode == "reflect" else "at most"
+            raise ValueError(f"pad: {mode} padding {(before, after)} of dimension {axis} must be "
+                             f"{limit} its size {n} (input shape {x.shape})")
+        j = xp.arange(-before, n + after)
+        if mode == "reflect":
+            j = xp.abs(j)
+            j = xp.where(j >= n, 2 * (n - 1) - j, j)
+        elif mode == "replicate":
+            j = xp.clip(j, 0, n - 1)
+        else:
+            j = j % n
+        x = getitem(x, (slice(None),) * axis + (j,))
+    return x
 
 
 def to_device_dtype(x, device, dtype=None):
