@@ -49,7 +49,7 @@ class Sequential(ModuleList):
         else:
             self.extend(modules)
 
-    def forward(self, x):
+    def forward(self, input):
         for module in self._modules.values():
-            x = module(x)
-        return x
+            input = module(input)
+        return input

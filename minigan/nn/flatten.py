@@ -11,8 +11,8 @@ class Flatten(Module):
         super().__init__()
         self.start_dim, self.end_dim = start_dim, end_dim
 
-    def forward(self, x):
-        return flatten(x, self.start_dim, self.end_dim)
+    def forward(self, input):
+        return flatten(input, self.start_dim, self.end_dim)
 
     def extra_repr(self):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
@@ -26,9 +26,9 @@ class Unflatten(Module):
         super().__init__()
         self.dim, self.unflattened_size = dim, tuple(unflattened_size)
 
-    def forward(self, x):
-        dim = self.dim % x.ndim
-        return reshape(x, x.shape[:dim] + self.unflattened_size + x.shape[dim + 1:])
+    def forward(self, input):
+        dim = self.dim % input.ndim
+        return reshape(input, input.shape[:dim] + self.unflattened_size + input.shape[dim + 1:])
 
     def extra_repr(self):
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
@@ -43,8 +43,8 @@ class Reshape(Module):
         self.shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) \
             else shape
 
-    def forward(self, x):
-        return reshape(x, (x.shape[0],) + self.shape)
+    def forward(self, input):
+        return reshape(input, (input.shape[0],) + self.shape)
 
     def extra_repr(self):
         return ", ".join(str(n) for n in self.shape)

@@ -25,8 +25,8 @@ class Linear(Module):
         1/sqrt(fan_in)), and the bias gets the same bound."""
         init.default_reset_(self.weight, self.bias)
 
-    def forward(self, x):
-        return linear(x, self.weight, self.bias)
+    def forward(self, input):
+        return linear(input, self.weight, self.bias)
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

@@ -60,7 +60,7 @@ def _channel_shape(x):
     return (1, x.shape[1]) + (1,) * (x.ndim - 2)
 
 
-def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
     """Batch normalization of x with shape (N, C) or (N, C, H, W) (any (N, C, ...)), as
     PyTorch's ``F.batch_norm``.
@@ -72,14 +72,19 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     variance (divided by m - 1) for ``running_var``. training=False normalises with the
     running statistics. For PyTorch's ``momentum=None`` (a cumulative average), the caller
     passes the factor ``1 / num_batches_tracked`` as ``momentum``, as PyTorch's modules do.
+    An empty batch (N = 0) gives an empty output and leaves the running statistics alone.
     """
-    _check_inputs(x, running_mean, running_var, weight, bias, training, momentum)
+    x = input
+    _check_inputs(x, running_mean, running_var, weight, bias, training, momentum, eps)
     xp = backend.get_array_module(x.data)
     channels = x.shape[1]
     if weight is None:
         weight = Tensor(xp.ones(channels, dtype=x.dtype))
     if bias is None:
         bias = Tensor(xp.zeros(channels, dtype=x.dtype))
+    if x.size == 0:  # no values, no statistics: 0/0 must not reach the running averages
+        shape = _channel_shape(x)
+        return x * reshape(weight, shape) + reshape(bias, shape)
     if not training:
         # y = (x - running_mean) / sqrt(running_var + eps) * gamma + beta: affine in x,
         # gamma and beta, so autograd differentiates it exactly, to any order.
@@ -99,7 +104,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     return y
 
 
-def _check_inputs(x, running_mean, running_var, weight, bias, training, momentum):
+def _check_inputs(x, running_mean, running_var, weight, bias, training, momentum, eps):
     if x.ndim < 2:
         raise ValueError(f"batch_norm: expected an input of shape (N, C) or (N, C, H, W), "
                          f"got shape {x.shape}")
@@ -109,9 +114,11 @@ def _check_inputs(x, running_mean, running_var, weight, bias, training, momentum
     if not training and running_mean is None:
         raise ValueError("batch_norm: eval mode (training=False) normalises with the running "
                          "statistics, so running_mean and running_var must be given")
-    if training and x.size // x.shape[1] == 1:
+    if training and x.size // max(x.shape[1], 1) == 1:
         raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
                          f"got input of shape {x.shape}")
+    if not eps > 0:  # eps <= 0 divides by zero for a constant channel, and eps < 0 takes a
+        raise ValueError(f"batch_norm: eps must be positive, got {eps}")  # root of < 0
     if momentum is None:
         raise TypeError("batch_norm: momentum must be a number; for a cumulative average "
                         "pass momentum = 1 / num_batches_tracked")
