@@ -36,7 +36,9 @@ def pytest_generate_tests(metafunc):
     if "device" in metafunc.fixturenames:
         devices = metafunc.config.getoption("--device") or \
             os.environ.get("MINIGAN_TEST_DEVICES", "cpu,strict").split(",")
-        metafunc.parametrize("device", [d.strip() for d in devices])
+        # Canonical names ("cuda" -> "cuda:0"), the ones Tensor.device reports, so tests
+        # may compare x.device == device on every device.
+        metafunc.parametrize("device", [minigan.backend.parse_device(d) for d in devices])
 
 
 @pytest.fixture(params=["fast", "reference"])
