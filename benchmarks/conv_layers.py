@@ -6,7 +6,7 @@ Each layer runs forward + backward (input and weight gradients, float32, CPU), m
 PyTorch alternating in one process so both see the same machine load; the table shows the
 median times and their ratio (minigan / torch). PyTorch is needed here only.
 
-minigan's convolutions return NCHW views of channels-last memory (see minigan/ops/im2col.py),
+minigan's convolutions return NCHW views of channels-last memory (see minigan/kernels/im2col.py),
 so inside a network the activations and their gradients are laid out channels-last; minigan
 gets its inputs laid out that way here (except the images, which come NCHW). PyTorch gets
 its default, NCHW-contiguous tensors. ``--contiguous`` gives minigan NCHW-contiguous inputs too.

@@ -196,3 +196,22 @@ def test_a_plain_backward_uses_backward_arrays_and_create_graph_the_textbook():
     assert recorded[0].creator is not None and plain[0].creator is None
     for a, b in zip(plain, recorded):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("groups, c_in, c_out", [(4, 4, 4), (4, 4, 8), (3, 6, 9), (2, 8, 4)],
+                         ids=["depthwise", "depthwise x2", "3 groups", "2 groups"])
+def test_grouped_convolutions_equal_their_reference(device, groups, c_in, c_out):
+    """The fast set does all groups in one product (kernels/grouped.py), with its own path
+    for depthwise convolutions; the reference convolves group after group."""
+    rng = np.random.default_rng(groups + c_out)
+    x = on(device, rng.normal(size=(2, c_in, 7, 6)))
+    w = on(device, rng.normal(size=(c_out, c_in // groups, 3, 2)))
+    wt = on(device, rng.normal(size=(c_in, c_out // groups, 3, 2)))
+    s, p, d = (2, 1), (1, 0), (1, 2)
+    y = reference.conv2d(x, w, s, p, d, groups)
+    gy = on(device, rng.normal(size=y.shape))
+    for threads in THREADS:
+        same(*both("conv2d", threads, x, w, s, p, d, groups))
+        same(*both("conv2d_grad_weight", threads, x, gy, (3, 2), s, p, d, groups))
+        same(*both("conv2d_backward", threads, x, w, gy, s, p, d, groups, True, True))
+        same(*both("conv_transpose2d", threads, x, wt, s, p, d, (14, 8), groups))

@@ -10,8 +10,8 @@ Each function must equal its reference twin (``tests/test_kernels.py``).
 """
 from .im2col import im2col, col2im, weight_matrix, channels_last
 from .parallel import matmul_on_threads, side_by_side
-from .reference import conv_output_size, per_group
-from . import subpixel
+from .reference import conv_output_size
+from . import grouped, subpixel
 
 
 class options:
@@ -24,8 +24,7 @@ def conv2d(x, weight, stride, padding, dilation, groups=1, keep=None):
     """y = im2col(x) @ W^T, as (N, OC, OH, OW) view of channels-last memory. im2col's
     matrix is left in ``keep["cols"]``: the weight gradient needs the same one."""
     if groups > 1:
-        return per_group(lambda x, w: conv2d(x, w, stride, padding, dilation), groups,
-                         (x, weight), (1, 0), 1)
+        return grouped.conv2d(x, weight, stride, padding, dilation, groups)
     N, OC, kernel_size = x.shape[0], weight.shape[0], weight.shape[2:]
     OH, OW = conv_output_size(x.shape[2:], kernel_size, stride, padding, dilation)
     cols = im2col(x, kernel_size, (OH, OW), stride, padding, dilation)
@@ -38,8 +37,7 @@ def conv2d(x, weight, stride, padding, dilation, groups=1, keep=None):
 def conv_transpose2d(x, weight, stride, padding, dilation, out_size, groups=1):
     """col2im(x @ W), or by sub-pixel phases when they apply and are worth it."""
     if groups > 1:
-        return per_group(lambda x, w: conv_transpose2d(x, w, stride, padding, dilation,
-                                                       out_size), groups, (x, weight), (1, 0), 1)
+        return grouped.conv_transpose2d(x, weight, stride, padding, dilation, out_size, groups)
     N, C, H, W = x.shape
     OC, kernel_size = weight.shape[1], weight.shape[2:]
     natural = [(n - 1) * s - 2 * p + d * (k - 1) + 1
@@ -59,8 +57,7 @@ def conv2d_grad_weight(x, g, kernel_size, stride, padding, dilation, groups=1, k
     """gW = g^T @ im2col(x), with im2col taken from ``keep["cols"]`` when a forward
     convolution left it there (used once)."""
     if groups > 1:
-        return per_group(lambda x, g: conv2d_grad_weight(x, g, kernel_size, stride, padding,
-                                                         dilation), groups, (x, g), (1, 1), 0)
+        return grouped.conv2d_grad_weight(x, g, kernel_size, stride, padding, dilation, groups)
     C, (OC, OH, OW), (KH, KW) = x.shape[1], g.shape[1:], tuple(kernel_size)
     cols = keep.pop("cols", None) if keep is not None else None
     if cols is None:
