@@ -210,7 +210,7 @@ def test_bce_with_logits(device, reduction, data):
     shape = data.draw(shapes())
     x = make_tensor(data.draw(arrays(shape, -5, 5)), device)
     t = make_tensor(data.draw(arrays(shape, 0, 1)), device)
-    check_both_orders(lambda x, t: mg.binary_cross_entropy_with_logits(x, t, reduction), [x, t])
+    check_both_orders(lambda x, t: mg.binary_cross_entropy_with_logits(x, t, reduction=reduction), [x, t])
 
 
 @given(data=st.data())

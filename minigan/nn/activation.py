@@ -2,7 +2,8 @@
 
 ``inplace`` is accepted so PyTorch code (``nn.ReLU(True)``) runs unchanged; minigan always
 computes a new tensor, because overwriting an input that backward still needs is a classic
-source of wrong gradients.
+source of wrong gradients. The math (GELU, ELU, SiLU, softmax and their derivatives):
+``docs/05_activations_and_losses.md``.
 """
 from . import functional as F
 from .module import Module
@@ -38,3 +39,69 @@ class Tanh(Module):
 class Sigmoid(Module):
     def forward(self, input):
         return F.sigmoid(input)
+
+
+class GELU(Module):
+    """x Phi(x) (Phi the standard normal CDF); approximate='tanh' for the tanh formula."""
+
+    def __init__(self, approximate="none"):
+        super().__init__()
+        self.approximate = approximate
+
+    def forward(self, input):
+        return F.gelu(input, approximate=self.approximate)
+
+    def extra_repr(self):
+        return f"approximate={self.approximate!r}"
+
+
+class ELU(Module):
+    """x if x > 0 else alpha (e^x - 1)."""
+
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__()
+        self.alpha = alpha
+
+    def forward(self, input):
+        return F.elu(input, self.alpha)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}"
+
+
+class SiLU(Module):
+    """x * sigmoid(x)."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+
+    def forward(self, input):
+        return F.silu(input)
+
+
+class Softmax(Module):
+    """Probabilities along ``dim`` (required at call time: minigan does not guess it)."""
+
+    def __init__(self, dim=None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input):
+        return F.softmax(input, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Module):
+    """log(softmax(input, dim)), computed stably."""
+
+    def __init__(self, dim=None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input):
+        return F.log_softmax(input, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"

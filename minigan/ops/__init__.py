@@ -11,8 +11,14 @@ from .reduce import sum, mean, max, min, var
 from .linalg import matmul, linear
 from .activation import relu, leaky_relu, tanh, sigmoid, softplus, where, clip, clamp
 from .loss import mse_loss, binary_cross_entropy_with_logits, binary_cross_entropy
+from .loss import l1_loss, nll_loss, cross_entropy, kl_div
+from .softmax import softmax, log_softmax
+from .activation import erf, gelu, elu, silu
 from .conv import conv2d, conv_transpose2d
+from .pool import avg_pool2d, max_pool2d, adaptive_avg_pool2d
+from .resample import pixel_shuffle, pixel_unshuffle
 from .norm import batch_norm
+from .normalize import layer_norm, group_norm, instance_norm
 
 
 def _compare(op):

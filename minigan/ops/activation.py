@@ -1,12 +1,16 @@
-"""Activations and elementwise selection: relu, leaky_relu, tanh, sigmoid, softplus, where, clip.
+"""Activations and elementwise selection: relu, leaky_relu, tanh, sigmoid, softplus, where, clip,
+and the smooth ones: erf, gelu, elu, silu.
 
 Piecewise-linear ops (relu, leaky_relu, clip, where) multiply the gradient by a constant mask:
 their second derivative is zero wherever they are differentiable. Smooth ops (tanh, sigmoid,
 softplus) express their derivative through their output, which stays in the graph, so
 double backward works. See ``docs/05_activations_and_losses.md``.
 """
+import math
+
 from ..autograd import Function
 from .. import backend, kernels
+from .arithmetic import exp
 from .shape import sum_to
 
 
@@ -146,3 +150,140 @@ def clip(x, min=None, max=None):
 
 
 clamp = clip
+
+
+# ------------------------------------------------- smooth activations: erf, GELU, ELU, SiLU
+# (``docs/05_activations_and_losses.md``, section "GELU, ELU and SiLU")
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+_ERF_SPLIT, _ERF_TERMS = 2.5, 40
+
+
+def _erf_array(x):
+    """erf on a raw array, accurate to about 1.3e-15 in float64 (checked against math.erf on
+    a grid over [-8, 8] in tests/test_activations_losses.py). NumPy has no erf, and the usual
+    Abramowitz-Stegun formula 7.1.26 is accurate only to 1.5e-7: too rough for float64
+    gradient checks, whose finite differences would see its wiggles.
+
+    - |x| < 2.5: erf x = 2/sqrt(pi) e^(-x^2) sum_n (2x^2)^n x / (1*3*...*(2n+1)), a series of
+      positive terms (no cancellation), 40 terms.
+    - |x| >= 2.5: erfc x = e^(-x^2)/sqrt(pi) / (x + (1/2)/(x + 1/(x + (3/2)/(x + ...)))),
+      a continued fraction, 40 levels, evaluated from the bottom up.
+    """
+    xp = backend.get_array_module(x)
+    a = xp.abs(x)
+    s = xp.minimum(a, a.dtype.type(_ERF_SPLIT))  # the series part, on |x| < 2.5
+    term, total, two_s2 = s, s, 2 * s * s
+    for n in range(1, _ERF_TERMS):
+        term = term * two_s2 / (2 * n + 1)
+        total = total + term
+    near = _TWO_OVER_SQRT_PI * xp.exp(-s * s) * total
+    b = xp.maximum(a, a.dtype.type(_ERF_SPLIT))  # the continued fraction, on |x| >= 2.5
+    fraction = b
+    for k in range(_ERF_TERMS, 0, -1):
+        fraction = b + (k / 2) / fraction
+    far = 1 - xp.exp(-b * b) / (math.sqrt(math.pi) * fraction)
+    return xp.sign(x) * xp.where(a < _ERF_SPLIT, near, far)
+
+
+class Erf(Function):
+    """y = erf x = 2/sqrt(pi) int_0^x e^(-t^2) dt;  dx = dy * 2/sqrt(pi) e^(-x^2).
+    ``docs/05_activations_and_losses.md``"""
+
+    def forward(self, x):
+        return _erf_array(x)
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        return gy * (exp(-(x * x)) * _TWO_OVER_SQRT_PI)
+
+
+class GELU(Function):
+    """y = x Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2 the normal CDF;
+    dx = dy (Phi(x) + x phi(x)), phi(x) = e^(-x^2/2) / sqrt(2 pi) the normal density.
+    ``docs/05_activations_and_losses.md``"""
+
+    def forward(self, x):
+        return x * (1 + _erf_array(x * x.dtype.type(_SQRT_HALF))) * x.dtype.type(0.5)
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        cdf = (erf(x * _SQRT_HALF) + 1.0) * 0.5
+        density = exp(x * x * -0.5) * _INV_SQRT_2PI
+        return gy * (cdf + x * density)
+
+
+class GELUTanh(Function):
+    """GELU's tanh approximation: y = x (1 + tanh u) / 2, u = sqrt(2/pi) (x + 0.044715 x^3);
+    dx = dy [(1 + t) / 2 + x (1 - t^2) / 2 * sqrt(2/pi) (1 + 3 * 0.044715 x^2)], t = tanh u.
+    ``docs/05_activations_and_losses.md``"""
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        u = (x + x * x * x * _GELU_CUBIC) * _SQRT_2_OVER_PI
+        return x * (1 + xp.tanh(u)) * x.dtype.type(0.5)
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        t = tanh((x + x * x * x * _GELU_CUBIC) * _SQRT_2_OVER_PI)
+        du = (x * x * (3 * _GELU_CUBIC) + 1.0) * _SQRT_2_OVER_PI
+        return gy * ((t + 1.0) * 0.5 + x * (1.0 - t * t) * du * 0.5)
+
+
+_SQRT_HALF, _INV_SQRT_2PI = math.sqrt(0.5), 1.0 / math.sqrt(2 * math.pi)
+_SQRT_2_OVER_PI, _GELU_CUBIC = math.sqrt(2 / math.pi), 0.044715
+
+
+class ELU(Function):
+    """y = x if x > 0 else alpha (e^x - 1);  dx = dy if x > 0 else dy (y + alpha)
+    (alpha e^x = y + alpha, so the backward reuses the output and stays differentiable).
+    ``docs/05_activations_and_losses.md``"""
+
+    def __init__(self, alpha):
+        self.alpha = alpha
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        # expm1 of min(x, 0): no overflow on the unused branch, no cancellation near 0
+        negative = xp.expm1(xp.minimum(x, 0)) * x.dtype.type(self.alpha)
+        return xp.where(x > 0, x, negative)
+
+    def backward(self, gy):
+        y = self.output()
+        return where(self.inputs[0].data > 0, gy, gy * (y + self.alpha))
+
+
+class SiLU(Function):
+    """y = x sigmoid(x) (also called swish);  dx = dy s (1 + x (1 - s)), s = sigmoid(x).
+    ``docs/05_activations_and_losses.md``"""
+
+    def forward(self, x):
+        half = x.dtype.type(0.5)
+        return x * (backend.get_array_module(x).tanh(x * half) * half + half)
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        s = sigmoid(x)
+        return gy * s * (x * (1.0 - s) + 1.0)
+
+
+def erf(x):
+    return Erf()(x)
+
+
+def gelu(input, approximate="none"):
+    """Gaussian error linear unit: x times the probability that a standard normal is below x."""
+    if approximate == "none":
+        return GELU()(input)
+    if approximate == "tanh":
+        return GELUTanh()(input)
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def elu(input, alpha=1.0, inplace=False):
+    """Exponential linear unit (``inplace`` is accepted and ignored: minigan never overwrites)."""
+    return ELU(alpha)(input)
+
+
+def silu(input, inplace=False):
+    """x * sigmoid(x) (``inplace`` is accepted and ignored)."""
+    return SiLU()(input)

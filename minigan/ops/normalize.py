@@ -1,0 +1,167 @@
+"""Layer, group and instance normalization: batch norm's derivation over other axes.
+Forward and backward: ``docs/04_batchnorm.md`` (the last section).
+
+Shape letters: N (batch), C (channels), G (groups), then any spatial dims (H, W).
+All three normalise x over a set of axes with one op, `Normalize`, then apply an affine map
+with ordinary ops (``*`` and ``+``), which autograd differentiates:
+
+- layer norm:    over the last len(normalized_shape) axes; weight and bias per element;
+- group norm:    (N, C, H, W) viewed as (N, G, C/G * H * W), over the last axis; per channel;
+- instance norm: over H, W for every (n, c); per channel. With running statistics it also
+  keeps averages of them, as batch norm does, and eval mode (``use_input_stats=False``)
+  normalises with those instead: batch norm's eval map (`minigan.ops.norm.batch_norm`).
+"""
+from ..autograd import Function, Tensor
+from .. import backend
+from .arithmetic import sqrt
+from .norm import batch_norm
+from .shape import reshape
+
+
+class Normalize(Function):
+    """xhat = (x - mu) * inv_std,  inv_std = 1 / sqrt(var + eps), with mu and the *biased*
+    var of x over ``axes`` (one mean and variance per position of the other axes).
+
+    Backward, with g the upstream gradient and means over the same axes (batch norm's
+    derivation with gamma = 1, docs/04_batchnorm.md):
+        dx = inv_std * (g - mean(g) - xhat * mean(g xhat))
+    After forward, ``mean`` and ``var`` hold the statistics (shape of x with the normalised
+    axes kept as 1), for running averages.
+    """
+
+    def __init__(self, axes, eps):
+        self.axes, self.eps = tuple(axes), eps
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        self.mean = x.mean(axis=self.axes, keepdims=True)
+        self.var = x.var(axis=self.axes, keepdims=True)
+        return (x - self.mean) / xp.sqrt(self.var + self.eps)
+
+    def backward(self, gy):
+        # mu, var and xhat are recomputed from the input *tensor* x (not the saved arrays),
+        # so the backward stays a function of x in the graph: its derivative, the second
+        # derivative of the op, is then exact (docs/04_batchnorm.md, "Second order").
+        x, axes = self.inputs[0], self.axes
+        xc = x - x.mean(axes, keepdim=True)
+        inv_std = 1.0 / sqrt((xc * xc).mean(axes, keepdim=True) + self.eps)
+        xhat = xc * inv_std
+        return inv_std * (gy - gy.mean(axes, keepdim=True)
+                          - xhat * (gy * xhat).mean(axes, keepdim=True))
+
+    def backward_arrays(self, gy):
+        # The same formula on raw arrays, with the mu and var saved in forward.
+        xp = backend.get_array_module(gy)
+        inv_std = 1.0 / xp.sqrt(self.var + self.eps)
+        xhat = (self.inputs[0].data - self.mean) * inv_std
+        return inv_std * (gy - gy.mean(axis=self.axes, keepdims=True)
+                          - xhat * (gy * xhat).mean(axis=self.axes, keepdims=True))
+
+
+def _affine(y, weight, bias, shape):
+    """y * weight + bias, with weight and bias (None: left out) reshaped to ``shape``."""
+    if weight is not None:
+        y = y * reshape(weight, shape)
+    if bias is not None:
+        y = y + reshape(bias, shape)
+    return y
+
+
+def _channel_shape(x):
+    """(1, C, 1, 1) for x of shape (N, C, H, W): per-channel values broadcast against x."""
+    return (1, x.shape[1]) + (1,) * (x.ndim - 2)
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalise each sample over its last dims, ``normalized_shape`` (an int or a tuple
+    such as (C, H, W)), as PyTorch's ``F.layer_norm``. ``weight`` and ``bias`` have shape
+    ``normalized_shape``: one scale and shift per element, not per channel."""
+    x = input
+    if isinstance(normalized_shape, int):
+        normalized_shape = (normalized_shape,)
+    normalized_shape = tuple(normalized_shape)
+    k = len(normalized_shape)
+    if k == 0 or x.ndim < k or x.shape[x.ndim - k:] != normalized_shape:
+        raise ValueError(f"layer_norm: normalized_shape {normalized_shape} must be the last "
+                         f"dims of the input, got input of shape {x.shape}")
+    _check(x, "layer_norm", eps, normalized_shape, weight=weight, bias=bias)
+    y = Normalize(range(x.ndim - k, x.ndim), eps)(x)
+    return _affine(y, weight, bias, normalized_shape)
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Split the C channels of x, shape (N, C, ...), into ``num_groups`` groups of C/G and
+    normalise each sample's group over its C/G * H * W values, as PyTorch's
+    ``F.group_norm``. ``weight`` and ``bias`` have shape (C,)."""
+    x = input
+    if x.ndim < 2:
+        raise ValueError(f"group_norm: expected an input of shape (N, C, ...), "
+                         f"got shape {x.shape}")
+    if num_groups < 1 or x.shape[1] % num_groups != 0:
+        raise ValueError(f"group_norm: the {x.shape[1]} channels of the input {x.shape} "
+                         f"cannot be split into {num_groups} groups of equal size")
+    _check(x, "group_norm", eps, (x.shape[1],), weight=weight, bias=bias)
+    per_group = x.size // max(x.shape[0] * num_groups, 1)  # C/G * H * W values
+    grouped = reshape(x, (x.shape[0], num_groups, per_group))
+    y = reshape(Normalize((2,), eps)(grouped), x.shape)
+    return _affine(y, weight, bias, _channel_shape(x))
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-5):
+    """Normalise every channel of every sample of x, shape (N, C, H, W) (any (N, C, ...)),
+    over its own H * W values, as PyTorch's ``F.instance_norm``. ``weight``, ``bias`` and
+    the running statistics have shape (C,).
+
+    With ``use_input_stats`` and running statistics given, they are updated in place as in
+    batch norm, ``running = (1 - momentum) * running + momentum * stat``, where stat is the
+    mean over the batch of each sample's mean and *unbiased* variance (as PyTorch does).
+    ``use_input_stats=False`` normalises with the running statistics (eval mode).
+    """
+    x = input
+    if x.ndim < 3:
+        raise ValueError(f"instance_norm: expected an input of shape (N, C, H, W) (or "
+                         f"(N, C, L)), got shape {x.shape}")
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("instance_norm: running_mean and running_var must both be given or "
+                         "both be None")
+    if not use_input_stats and running_mean is None:
+        raise ValueError("instance_norm: use_input_stats=False normalises with the running "
+                         "statistics, so running_mean and running_var must be given")
+    m = x.size // max(x.shape[0] * x.shape[1], 1)  # values per (n, c): H * W
+    if use_input_stats and m <= 1:
+        raise ValueError(f"instance_norm: expected more than 1 spatial element when using "
+                         f"input statistics, got input of shape {x.shape}")
+    _check(x, "instance_norm", eps, (x.shape[1],), weight=weight, bias=bias,
+           running_mean=running_mean, running_var=running_var)
+    if not use_input_stats:  # a per-channel affine map with constants: batch norm's eval
+        return batch_norm(x, running_mean, running_var, weight, bias, training=False, eps=eps)
+    op = Normalize(range(2, x.ndim), eps)
+    y = op(x)
+    if running_mean is not None:
+        n, c = x.shape[:2]
+        running_mean.data *= 1.0 - momentum
+        running_mean.data += momentum * op.mean.reshape(n, c).mean(axis=0)
+        running_var.data *= 1.0 - momentum
+        running_var.data += (momentum * m / (m - 1)) * op.var.reshape(n, c).mean(axis=0)
+    return _affine(y, weight, bias, _channel_shape(x))
+
+
+def _check(x, name, eps, shape, **tensors):
+    """eps > 0; weight, bias and running statistics (None: absent) of ``shape``, on x's
+    device and of x's dtype."""
+    if not eps > 0:  # eps <= 0 divides by zero for constant values; eps < 0 takes a root
+        raise ValueError(f"{name}: eps must be positive, got {eps}")  # of a negative number
+    for key, t in tensors.items():
+        if t is None:
+            continue
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{name}: {key} must be a Tensor or None, got {type(t).__name__}")
+        if t.shape != shape:
+            raise ValueError(f"{name}: {key} has shape {t.shape}, but the input of shape "
+                             f"{x.shape} needs shape {shape}")
+        if t.device != x.device:
+            raise backend.DeviceError(f"{name}: {key} is on {t.device}, the input on "
+                                      f"{x.device}; move it with .to(device)")
+        if t.dtype != x.dtype:
+            raise TypeError(f"{name}: {key} is {t.dtype}, the input is {x.dtype}")

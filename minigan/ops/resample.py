@@ -1,0 +1,144 @@
+"""Resampling images: nearest and bilinear interpolation, pixel shuffle and unshuffle.
+
+None of them needs a Function of its own. Nearest upsampling is a gather (`getitem` with
+index arrays), bilinear a weighted sum of gathers (linear in x), pixel shuffle a reshape
+and a permute; their gradients are the scatters and reshapes back, and those are
+differentiable again. See ``docs/03_convolution.md`` ("Pooling and resampling").
+"""
+import math
+import numbers
+
+from ..autograd import Tensor
+from .. import backend
+from .shape import getitem, permute, reshape
+
+MODES = ("nearest", "bilinear")
+NOT_IMPLEMENTED = ("linear", "bicubic", "trilinear", "area", "nearest-exact")
+
+
+def _output_size(op, x, size, scale_factor):
+    """(OH, OW) and the scales PyTorch uses to map output to input pixels (None: in/out)."""
+    if (size is None) == (scale_factor is None):
+        raise ValueError(f"{op}: give exactly one of size or scale_factor, got size={size!r} "
+                         f"and scale_factor={scale_factor!r}")
+    if size is not None:
+        sizes = tuple(size) if isinstance(size, (tuple, list)) else (size, size)
+        if len(sizes) != 2 or not all(isinstance(s, numbers.Integral) and s >= 1 for s in sizes):
+            raise ValueError(f"{op}: size must be a positive int or a pair of them, got {size!r}")
+        return tuple(int(s) for s in sizes), (None, None)
+    scales = tuple(scale_factor) if isinstance(scale_factor, (tuple, list)) \
+        else (scale_factor, scale_factor)
+    if len(scales) != 2 or not all(isinstance(s, numbers.Real) and s > 0 for s in scales):
+        raise ValueError(f"{op}: scale_factor must be a positive number or a pair of them, "
+                         f"got {scale_factor!r}")
+    sizes = tuple(math.floor(n * s) for n, s in zip(x.shape[-2:], scales))
+    if min(sizes) < 1:
+        raise ValueError(f"{op}: scale_factor {scale_factor} shrinks input {x.shape} to nothing")
+    return sizes, tuple(float(s) for s in scales)
+
+
+def _nearest_index(xp, n, m, scale):
+    """Input pixel of each of m output pixels: floor(i * n / m), or floor(i / scale_factor)."""
+    i = xp.arange(m)
+    if scale is None:
+        return (i * n) // m
+    return xp.minimum(xp.floor(i * (1.0 / scale)).astype(i.dtype), n - 1)
+
+
+def _linear_taps(xp, n, m, scale, align_corners, dtype):
+    """The two input pixels i0, i1 around each output pixel's source position and the
+    weight of i1, with PyTorch's source positions:
+    align_corners=True:  src = i * (n-1)/(m-1)  (first and last pixels' centres line up);
+    align_corners=False: src = (i + 1/2) * n/m - 1/2, at least 0 (the pixels' edges line up).
+    """
+    i = xp.arange(m, dtype="float64")
+    if align_corners:
+        src = i * ((n - 1) / (m - 1) if m > 1 else 0.0)
+    else:
+        step = n / m if scale is None else 1.0 / scale
+        src = xp.maximum((i + 0.5) * step - 0.5, 0.0)
+    i0 = xp.minimum(xp.floor(src).astype("int64"), n - 1)
+    i1 = xp.minimum(i0 + 1, n - 1)
+    return i0, i1, (src - i0).astype(dtype)
+
+
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False):
+    """Resize a batch of images (N, C, H, W) to ``size`` (OH, OW), or by ``scale_factor``
+    (OH = floor(H * scale_factor)), as PyTorch's ``F.interpolate``:
+
+    - "nearest": output pixel i copies input pixel floor(i * H / OH) (with ``scale_factor``:
+      floor(i / scale_factor)). A gather, so the gradient adds up the gradients of all the
+      copies of a pixel (a scatter).
+    - "bilinear": each output pixel mixes the two nearest input rows, then the two nearest
+      columns, weighted by distance (see `_linear_taps` for ``align_corners``):
+      t = (1 - a) x[i0, :] + a x[i1, :],  y = (1 - b) t[:, j0] + b t[:, j1].
+      Linear in x, so the gradient is the same weights scattering dy back.
+
+    See docs/03_convolution.md."""
+    op, x = "interpolate", input
+    if mode not in MODES:
+        error = NotImplementedError if mode in NOT_IMPLEMENTED else ValueError
+        raise error(f"{op}: mode {mode!r} is not supported; minigan has {MODES}")
+    if x.ndim != 4:
+        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W), got shape {x.shape} (as in "
+                         f"PyTorch, a 3-D input would mean 1-D signals (N, C, L); resize one "
+                         f"image with x.unsqueeze(0))")
+    if mode == "nearest" and align_corners is not None:
+        raise ValueError(f"{op}: align_corners applies to mode 'bilinear' only, not 'nearest'")
+    if antialias:
+        raise NotImplementedError(f"{op}: antialias=True is not implemented in minigan")
+    (OH, OW), scales = _output_size(op, x, size, scale_factor)
+    if recompute_scale_factor:  # as PyTorch: forget the scale, map pixels by in/out sizes
+        scales = (None, None)
+    xp = backend.get_array_module(x.data)
+    (H, W) = x.shape[-2:]
+    if mode == "nearest":
+        rows, cols = _nearest_index(xp, H, OH, scales[0]), _nearest_index(xp, W, OW, scales[1])
+        return getitem(x, (Ellipsis, rows[:, None], cols[None, :]))
+    r0, r1, a = _linear_taps(xp, H, OH, scales[0], align_corners, x.dtype)
+    c0, c1, b = _linear_taps(xp, W, OW, scales[1], align_corners, x.dtype)
+    a = Tensor(a[:, None])  # (OH, 1): weights of the lower rows
+    b = Tensor(b)           # (OW,):   weights of the right columns
+    all_columns = slice(None)
+    t = getitem(x, (Ellipsis, r0, all_columns)) * (1 - a) \
+        + getitem(x, (Ellipsis, r1, all_columns)) * a
+    return getitem(t, (Ellipsis, c0)) * (1 - b) + getitem(t, (Ellipsis, c1)) * b
+
+
+def _factor(op, name, value):
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{op}: {name} must be a positive int, got {value!r}")
+    return int(value)
+
+
+def pixel_shuffle(input, upscale_factor):
+    """(*, C*r*r, H, W) -> (*, C, H*r, W*r): each group of r*r channels becomes an r x r
+    block of pixels, y[c, h*r + i, w*r + j] = x[c*r*r + i*r + j, h, w]. A reshape, a permute
+    and a reshape, so the gradient is the same moves undone (`pixel_unshuffle`).
+    See docs/03_convolution.md."""
+    op, x = "pixel_shuffle", input
+    r = _factor(op, "upscale_factor", upscale_factor)
+    if x.ndim < 3 or x.shape[-3] % (r * r):
+        raise ValueError(f"{op}: expected an input (*, C*r*r, H, W) whose channels divide by "
+                         f"upscale_factor**2 = {r * r}, got shape {x.shape}")
+    *lead, C, H, W = x.shape
+    L = len(lead)
+    y = reshape(x, (*lead, C // (r * r), r, r, H, W))
+    y = permute(y, (*range(L), L, L + 3, L + 1, L + 4, L + 2))  # (*, C, H, r, W, r)
+    return reshape(y, (*lead, C // (r * r), H * r, W * r))
+
+
+def pixel_unshuffle(input, downscale_factor):
+    """(*, C, H*r, W*r) -> (*, C*r*r, H, W), the inverse of `pixel_shuffle`: each r x r
+    block of pixels becomes r*r channels. See docs/03_convolution.md."""
+    op, x = "pixel_unshuffle", input
+    r = _factor(op, "downscale_factor", downscale_factor)
+    if x.ndim < 3 or x.shape[-2] % r or x.shape[-1] % r:
+        raise ValueError(f"{op}: expected an input (*, C, H*r, W*r) whose height and width "
+                         f"divide by downscale_factor = {r}, got shape {x.shape}")
+    *lead, C, H, W = x.shape
+    L = len(lead)
+    y = reshape(x, (*lead, C, H // r, r, W // r, r))
+    y = permute(y, (*range(L), L, L + 2, L + 4, L + 1, L + 3))  # (*, C, r, r, H, W)
+    return reshape(y, (*lead, C * r * r, H // r, W // r))
