@@ -9,10 +9,9 @@ Parameters start as PyTorch's: weight 1, bias 0; running mean 0, running varianc
 """
 import warnings
 
-from ..autograd import Tensor
 from ..creation import zeros, ones
-from .. import backend
 from . import functional as F
+from .batchnorm import _BatchNorm
 from .module import Module
 from .parameter import Parameter
 
@@ -81,7 +80,7 @@ class GroupNorm(Module):
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
 
 
-class InstanceNorm2d(Module):
+class InstanceNorm2d(_BatchNorm):
     """Normalises every channel of every image of (N, C, H, W) (or one image (C, H, W)) over
     its H * W pixels. ``affine``: a learned scale and shift per channel (off by default, as
     in PyTorch). ``track_running_stats``: keep running averages of the statistics in
@@ -89,26 +88,10 @@ class InstanceNorm2d(Module):
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
                  track_running_stats=False, device=None, dtype=None):
-        super().__init__()
-        _check_eps(self, eps)
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.affine, self.track_running_stats = affine, track_running_stats
-        if affine:
-            self.weight = Parameter(ones(num_features, device=device, dtype=dtype))
-            self.bias = Parameter(zeros(num_features, device=device, dtype=dtype))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        if track_running_stats:
-            self.register_buffer("running_mean", zeros(num_features, device=device, dtype=dtype))
-            self.register_buffer("running_var", ones(num_features, device=device, dtype=dtype))
-            # Saved for PyTorch's state_dict keys; instance norm never counts batches.
-            count = backend.xp_for(device).zeros((), dtype="int64")
-            self.register_buffer("num_batches_tracked", Tensor(count))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
+        # The same parameters and buffers as batch norm (PyTorch's state_dict keys, including
+        # num_batches_tracked, which instance norm never counts), other defaults.
+        super().__init__(num_features, eps, momentum, affine, track_running_stats,
+                         device=device, dtype=dtype)
 
     def forward(self, input):
         if input.ndim not in (3, 4):
@@ -129,7 +112,3 @@ class InstanceNorm2d(Module):
                             momentum=0.0 if self.momentum is None else self.momentum,
                             eps=self.eps)
         return y.squeeze(0) if unbatched else y
-
-    def extra_repr(self):
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
