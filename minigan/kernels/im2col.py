@@ -35,13 +35,15 @@ def channels_last(x):
     return x.transpose(0, 2, 3, 1).reshape(N * H * W, C)
 
 
-def im2col(x, kernel_size, out_size, stride, padding, dilation):
+def im2col(x, kernel_size, out_size, stride, padding, dilation, groups=1):
     """The windows of x ``(N, C, H, W)`` as rows of a ``(N*OH*OW, KH*KW*C)`` matrix.
 
     Row ``(n, i, j)`` holds the pixels that output position ``(i, j)`` sees:
     ``x_pad[n, c, i*SH + kh*DH, j*SW + kw*DW]`` for all ``(kh, kw, c)``. x is first copied
     into a zero-bordered channels-last image; the windows are a strided *view* of it, and
-    one copy of that view makes the matrix.
+    one copy of that view makes the matrix. With ``groups`` = G the columns are ordered
+    ``(g, kh, kw, j)``, c = g*Cg + j, so each group's columns are one contiguous block
+    (a grouped convolution multiplies each block by its own weights, `grouped.py`).
     """
     xp = backend.get_array_module(x)
     N, C, H, W = x.shape
@@ -49,10 +51,11 @@ def im2col(x, kernel_size, out_size, stride, padding, dilation):
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     padded = xp.empty((N, H + 2 * ph, W + 2 * pw, C), dtype=x.dtype)
     bN, bH, bW, bC = padded.strides  # in bytes
+    Cg = C // groups
     windows = xp.lib.stride_tricks.as_strided(
-        padded, shape=(N, OH, OW, KH, KW, C),
-        strides=(bN, sh * bH, sw * bW, dh * bH, dw * bW, bC))
-    cols = xp.empty((N, OH, OW, KH, KW, C), dtype=x.dtype)
+        padded, shape=(N, OH, OW, groups, KH, KW, Cg),
+        strides=(bN, sh * bH, sw * bW, Cg * bC, dh * bH, dw * bW, bC))
+    cols = xp.empty((N, OH, OW, groups, KH, KW, Cg), dtype=x.dtype)
 
     def copy(start, stop):  # the images start:stop (see parallel.py)
         image = padded[start:stop]
