@@ -22,7 +22,7 @@ from test_conv import conv_cases, phase_cases
 THREADS = [1, 2]
 INTERFACE = ["conv2d", "conv_transpose2d", "conv2d_grad_weight", "conv2d_backward",
              "conv_transpose2d_backward", "batch_norm", "batch_norm_backward", "leaky_relu",
-             "leaky_relu_backward", "for_each"]
+             "leaky_relu_backward", "normalize", "normalize_backward", "for_each"]
 
 
 def test_both_sets_offer_the_same_functions_with_the_same_arguments():
@@ -123,6 +123,20 @@ def test_batch_norm_forward_and_backward(device, threads, data):
     gy = on(device, data.draw(arrays(x.shape)))
     need_x = data.draw(st.booleans())
     same(*both("batch_norm_backward", threads, x, weight, gy, mean, var, eps, need_x))
+
+
+# ------------------------------------------- layer, group and instance norm (Normalize)
+@pytest.mark.parametrize("threads", THREADS)
+@given(data=st.data())
+def test_normalize_forward_and_backward(device, threads, data):
+    shape, axes = data.draw(st.sampled_from([((3, 4, 5, 2), (2, 3)), ((4, 6), (1,)),
+                                             ((2, 3, 4), (1, 2)), ((5, 2, 3), (0, 2))]))
+    x = on(device, data.draw(arrays(shape, low=-3.0, high=3.0)))
+    eps = data.draw(st.sampled_from([1e-5, 0.1]))
+    same(*both("normalize", threads, x, axes, eps))
+    _, mean, var = reference.normalize(x, axes, eps)
+    gy = on(device, data.draw(arrays(shape)))
+    same(*both("normalize_backward", threads, x, gy, mean, var, eps, axes))
 
 
 # ------------------------------------------------------------------------- LeakyReLU

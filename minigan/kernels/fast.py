@@ -8,4 +8,5 @@ from .conv import (conv2d, conv_transpose2d, conv2d_grad_weight, conv2d_backward
                    conv_transpose2d_backward)
 from .batchnorm import batch_norm, batch_norm_backward  # noqa: F401
 from .activation import leaky_relu, leaky_relu_backward  # noqa: F401
+from .normalize import normalize, normalize_backward  # noqa: F401
 from .parallel import for_each  # noqa: F401

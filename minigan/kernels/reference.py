@@ -172,6 +172,23 @@ def batch_norm_backward(x, weight, gy, mean, var, eps, need_x):
     return gx, gweight, gbias
 
 
+# ------------------------------------------- layer, group and instance norm (Normalize)
+def normalize(x, axes, eps):
+    """xhat = (x - mu) / sqrt(var + eps), mu and the biased var over ``axes`` (kept as 1).
+    Returns (xhat, mu, var)."""
+    mean, var = x.mean(axis=axes, keepdims=True), x.var(axis=axes, keepdims=True)
+    return (x - mean) / backend.get_array_module(x).sqrt(var + eps), mean, var
+
+
+def normalize_backward(x, gy, mean, var, eps, axes):
+    """dx = inv_std (dy - mean(dy) - xhat mean(dy xhat)), means over ``axes``
+    (batch norm's formula with gamma = 1, docs/04_batchnorm.md)."""
+    inv_std = 1.0 / backend.get_array_module(x).sqrt(var + eps)
+    xhat = (x - mean) * inv_std
+    return inv_std * (gy - gy.mean(axis=axes, keepdims=True)
+                      - xhat * (gy * xhat).mean(axis=axes, keepdims=True))
+
+
 # ------------------------------------------------------------------------- LeakyReLU
 def leaky_relu(x, negative_slope):
     """y = x where x > 0, else a x."""

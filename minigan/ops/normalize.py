@@ -12,7 +12,7 @@ with ordinary ops (``*`` and ``+``), which autograd differentiates:
   normalises with those instead: batch norm's eval map (`minigan.ops.norm.batch_norm`).
 """
 from ..autograd import Function, Tensor
-from .. import backend
+from .. import backend, kernels
 from .arithmetic import sqrt
 from .norm import batch_norm
 from .shape import reshape
@@ -33,10 +33,8 @@ class Normalize(Function):
         self.axes, self.eps = tuple(axes), eps
 
     def forward(self, x):
-        xp = backend.get_array_module(x)
-        self.mean = x.mean(axis=self.axes, keepdims=True)
-        self.var = x.var(axis=self.axes, keepdims=True)
-        return (x - self.mean) / xp.sqrt(self.var + self.eps)
+        y, self.mean, self.var = kernels.current().normalize(x, self.axes, self.eps)
+        return y
 
     def backward(self, gy):
         # mu, var and xhat are recomputed from the input *tensor* x (not the saved arrays),
@@ -50,12 +48,8 @@ class Normalize(Function):
                           - xhat * (gy * xhat).mean(axes, keepdim=True))
 
     def backward_arrays(self, gy):
-        # The same formula on raw arrays, with the mu and var saved in forward.
-        xp = backend.get_array_module(gy)
-        inv_std = 1.0 / xp.sqrt(self.var + self.eps)
-        xhat = (self.inputs[0].data - self.mean) * inv_std
-        return inv_std * (gy - gy.mean(axis=self.axes, keepdims=True)
-                          - xhat * (gy * xhat).mean(axis=self.axes, keepdims=True))
+        return kernels.current().normalize_backward(self.inputs[0].data, gy, self.mean,
+                                                    self.var, self.eps, self.axes)
 
 
 def _affine(y, weight, bias, shape):
