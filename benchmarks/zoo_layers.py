@@ -45,12 +45,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--only", default="", help="time only the layers whose name contains this")
     args = parser.parse_args()
     mg.kernels.memory.keep_freed_memory()
     rng = np.random.default_rng(0)
     print(f"batch {args.batch}, float32, torch {torch.__version__} ({torch.get_num_threads()} threads)")
     print(f"{'layer':26s} {'minigan ms':>10s} {'torch ms':>9s} {'ratio':>6s}")
     for name, cls, ctor, shape in LAYERS:
+        if args.only not in name:
+            continue
         if not hasattr(mg.nn, cls):
             print(f"{name:26s} {'missing':>10s}")
             continue
