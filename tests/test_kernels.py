@@ -15,14 +15,16 @@ from hypothesis import given, strategies as st
 
 import minigan as mg
 from minigan import backend
-from minigan.kernels import fast, reference
+from minigan.kernels import fast, reference, resample
 from strategies import arrays
 from test_conv import conv_cases, phase_cases
 
 THREADS = [1, 2]
 INTERFACE = ["conv2d", "conv_transpose2d", "conv2d_grad_weight", "conv2d_backward",
              "conv_transpose2d_backward", "batch_norm", "batch_norm_backward", "leaky_relu",
-             "leaky_relu_backward", "normalize", "normalize_backward", "for_each"]
+             "leaky_relu_backward", "normalize", "normalize_backward", "for_each",
+             "block_sum", "upsample_nearest", "max_pool_windows", "gather_windows",
+             "scatter_windows", "separable_map"]
 
 
 def test_both_sets_offer_the_same_functions_with_the_same_arguments():
@@ -149,6 +151,39 @@ def test_leaky_relu_forward_and_backward(device, threads, data):
     slope = data.draw(st.sampled_from([0.0, 0.01, 0.2, 1.0, -0.5, 1.5]))
     same(*both("leaky_relu", threads, x, slope))
     same(*both("leaky_relu_backward", threads, x, gy, slope))
+
+
+# ----------------------------------------------------------- pooling and resampling
+@pytest.mark.parametrize("threads", THREADS)
+@pytest.mark.parametrize("chunk", [resample.CHUNK, 1])  # 1: every image a chunk of its own
+@given(data=st.data())
+def test_pooling_and_resampling_kernels(device, threads, chunk, data):
+    previous, resample.CHUNK = resample.CHUNK, chunk
+    try:
+        check_pooling_and_resampling_kernels(threads, data, device)
+    finally:
+        resample.CHUNK = previous
+
+
+def check_pooling_and_resampling_kernels(threads, data, device):
+    kernel = data.draw(st.tuples(st.integers(1, 3), st.integers(1, 3)))
+    lead = data.draw(st.sampled_from([(3,), (2, 3), (1, 1)]))
+    out = (data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3)))
+    image = lead + (out[0] * kernel[0], out[1] * kernel[1])
+    x = on(device, np.asarray(data.draw(arrays(image))))
+    g = on(device, np.asarray(data.draw(arrays(lead + out))))
+    ties = on(device, np.round(np.asarray(data.draw(arrays(image)))))  # many ties
+    same(*both("block_sum", threads, x, kernel))
+    same(*both("upsample_nearest", threads, g, kernel))
+    for values in (x, ties):
+        fast_result, reference_result = both("max_pool_windows", threads, values, kernel)
+        same(fast_result, reference_result)
+        which = reference_result[1]
+        same(*both("gather_windows", threads, values, which, kernel))
+        same(*both("scatter_windows", threads, g, which, kernel))
+    rows = on(device, np.asarray(data.draw(arrays((4, image[-2])))))
+    cols = on(device, np.asarray(data.draw(arrays((5, image[-1])))))
+    same(*both("separable_map", threads, x, rows, cols))
 
 
 # ------------------------------------------------------------------------ optimizers

@@ -177,20 +177,43 @@ def test_avg_pool2d_matches_the_definition_and_its_gradients(device, data):
     check_both_orders(lambda x: F.avg_pool2d(x, *args), [x])
 
 
-def test_avg_pool2d_gradient_is_a_transposed_convolution(device):
-    """Average pooling is conv2d with a constant kernel, so its input gradient is a
-    ConvTranspose2d, whose own gradient is a Conv2d again: closed under differentiation."""
-    x = make_tensor(np.random.default_rng(0).normal(size=(1, 2, 4, 4)), device)
-    y = F.avg_pool2d(x, 2)
+def ops_of_the_gradient(y, x):
+    """The names of the ops that compute dx (with create_graph), and dx for dy = 1."""
     (gx,) = mg.grad(y, [x], mg.ones_like(y, requires_grad=True), create_graph=True)
-    names = set()
-    stack = [gx.creator]
+    names, stack = set(), [gx.creator]
     while stack:
         f = stack.pop()
         names.add(type(f).__name__)
         stack += [t.creator for t in f.inputs if t.creator is not None]
+    return names, gx
+
+
+def test_avg_pool2d_gradient_is_a_transposed_convolution(device):
+    """Average pooling is conv2d with a constant kernel, so its input gradient is a
+    ConvTranspose2d, whose own gradient is a Conv2d again: closed under differentiation.
+    Windows that tile the image are block sums instead, whose gradient is a block copy."""
+    x = make_tensor(np.random.default_rng(0).normal(size=(1, 2, 4, 4)), device)
+    names, gx = ops_of_the_gradient(F.avg_pool2d(x, 2, stride=1), x)
     assert "ConvTranspose2d" in names
+    names, gx = ops_of_the_gradient(F.avg_pool2d(x, 2), x)
+    assert "UpsampleNearest" in names
     np.testing.assert_allclose(gx.numpy(), np.full((1, 2, 4, 4), 0.25))
+
+
+@given(data=st.data())
+def test_pooling_windows_that_tile_the_image(device, data):
+    """stride = kernel, no padding, sides divisible by the kernel: the block path
+    (kernels.block_sum, max_pool_windows), checked like the general one."""
+    kernel = data.draw(pairs(1, 3))
+    lead = data.draw(st.sampled_from([(2,), (1, 2), (2, 1)]))
+    shape = lead + tuple(k * data.draw(st.integers(1, 3)) for k in kernel)
+    x = make_tensor(data.draw(distinct_arrays(shape)), device)
+    np.testing.assert_allclose(F.avg_pool2d(x, kernel).numpy(),
+                               avg_pool_loops(x.numpy(), kernel, kernel, (0, 0)), rtol=1e-10)
+    np.testing.assert_array_equal(F.max_pool2d(x, kernel).numpy(),
+                                  max_pool_loops(x.numpy(), kernel, kernel, (0, 0), (1, 1)))
+    check_both_orders(lambda x: F.avg_pool2d(x, kernel, divisor_override=3), [x])
+    check_both_orders(lambda x: F.max_pool2d(x, kernel), [x])
 
 
 # ------------------------------------------------------------------------ max pooling
@@ -210,6 +233,14 @@ def test_max_pool2d_ties_send_the_gradient_to_the_first_maximum(device):
     y.backward(mg.ones_like(y))
     assert y.tolist() == [[[[3.0]]]]
     assert x.grad.tolist() == [[[[0.0, 1.0, 0.0], [0.0, 0.0, 0.0]]]]
+
+
+def test_max_pool2d_ties_in_tiling_windows_go_to_the_first_maximum(device):
+    x = make_tensor(np.array([[[[1.0, 3.0, 5.0, 5.0], [3.0, 2.0, 5.0, 5.0]]]]), device)
+    y = F.max_pool2d(x, 2)
+    y.backward(mg.ones_like(y))
+    assert y.tolist() == [[[[3.0, 5.0]]]]
+    assert x.grad.tolist() == [[[[0.0, 1.0, 1.0, 0.0], [0.0, 0.0, 0.0, 0.0]]]]
 
 
 def test_max_pool2d_never_picks_the_padding(device):
@@ -240,6 +271,21 @@ def test_interpolate_matches_the_definition_and_its_gradients(device, data):
     np.testing.assert_allclose(F.interpolate(x, **args).numpy(), expected, rtol=1e-10,
                                atol=1e-12)
     check_both_orders(lambda x: F.interpolate(x, **args), [x])
+
+
+def test_interpolate_gradients_are_the_adjoint_maps(device):
+    """Nearest by whole factors is a block copy whose gradient is a block sum (and back);
+    bilinear is A_H @ x @ A_W^T, whose gradient is the same map transposed; other nearest
+    sizes are a gather whose gradient is a scatter."""
+    x = make_tensor(np.random.default_rng(0).normal(size=(1, 2, 3, 4)), device)
+    cases = [(dict(scale_factor=2), {"BlockSum"}, 4.0), (dict(size=(6, 12)), {"BlockSum"}, 6.0),
+             (dict(scale_factor=1.5), {"GetItemGrad"}, None),
+             (dict(scale_factor=2, mode="bilinear"), {"SeparableMap"}, 4.0)]
+    for args, ops, total in cases:
+        names, gx = ops_of_the_gradient(F.interpolate(x, **args), x)
+        assert ops <= names, (args, names)
+        if total is not None:  # every input pixel's copies (or weights) add up to this
+            np.testing.assert_allclose(gx.numpy(), np.full(x.shape, total))
 
 
 # ---------------------------------------------------------------------- pixel shuffle

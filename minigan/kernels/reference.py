@@ -205,3 +205,67 @@ def for_each(work, items, sizes, array):
     """``work(item)`` for every item, one after the other (an optimizer's updates)."""
     for item in items:
         work(item)
+
+
+# ----------------------------------------------------------- pooling and resampling
+# Non-overlapping windows: x (..., OH*KH, OW*KW) seen as (..., OH, KH, OW, KW), window
+# (i, j) holding x[..., i*KH + u, j*KW + v]; position u*KW + v in the window (row by row).
+def _windows(x, kernel):
+    """The windows of x as (..., OH, OW, KH*KW), a copy."""
+    (KH, KW), (H, W) = kernel, x.shape[-2:]
+    blocks = x.reshape(x.shape[:-2] + (H // KH, KH, W // KW, KW))
+    blocks = blocks.swapaxes(-3, -2)                                   # (..., OH, OW, KH, KW)
+    return blocks.reshape(blocks.shape[:-2] + (KH * KW,))
+
+
+def _from_windows(windows, kernel):
+    """The inverse of `_windows`: (..., OH, OW, KH*KW) back to an image (..., OH*KH, OW*KW)."""
+    (KH, KW), (OH, OW) = kernel, windows.shape[-3:-1]
+    blocks = windows.reshape(windows.shape[:-1] + (KH, KW)).swapaxes(-3, -2)
+    return blocks.reshape(windows.shape[:-3] + (OH * KH, OW * KW))
+
+
+def block_sum(x, kernel):
+    """y[..., i, j] = sum of the KH x KW block x[..., i*KH:(i+1)*KH, j*KW:(j+1)*KW]."""
+    return _windows(x, kernel).sum(axis=-1)
+
+
+def upsample_nearest(x, scale):
+    """Every pixel of x (..., H, W) copied into an SH x SW block: (..., H*SH, W*SW)."""
+    xp = backend.get_array_module(x)
+    (SH, SW), (H, W) = scale, x.shape[-2:]
+    blocks = xp.broadcast_to(x[..., :, None, :, None], x.shape[:-2] + (H, SH, W, SW))
+    return blocks.reshape(x.shape[:-2] + (H * SH, W * SW))
+
+
+def position_dtype(kernel):
+    """The integer type of window positions: one byte when they fit (saves memory)."""
+    return "uint8" if kernel[0] * kernel[1] <= 256 else "int64"
+
+
+def max_pool_windows(x, kernel):
+    """(y, which): each window's largest value and its position in the window (the first
+    one, row by row, on ties)."""
+    xp = backend.get_array_module(x)
+    windows = _windows(x, kernel)
+    which = windows.argmax(axis=-1).astype(position_dtype(kernel))
+    return xp.take_along_axis(windows, which[..., None], axis=-1)[..., 0], which
+
+
+def gather_windows(x, which, kernel):
+    """y[..., i, j] = window (i, j) of x at its position which[..., i, j]."""
+    xp = backend.get_array_module(x)
+    return xp.take_along_axis(_windows(x, kernel), which[..., None], axis=-1)[..., 0]
+
+
+def scatter_windows(g, which, kernel):
+    """The adjoint of `gather_windows`: g[..., i, j] put at position which[..., i, j] of
+    window (i, j), zeros elsewhere."""
+    xp = backend.get_array_module(g)
+    chosen = xp.arange(kernel[0] * kernel[1]) == which[..., None]
+    return _from_windows(xp.where(chosen, g[..., None], g.dtype.type(0)), kernel)
+
+
+def separable_map(x, rows, cols):
+    """y = rows @ x @ cols^T on the last two axes: x (..., H, W), rows (OH, H), cols (OW, W)."""
+    return rows @ x @ cols.T

@@ -7,17 +7,22 @@ See ``docs/03_convolution.md`` ("Pooling and resampling").
 
 - `avg_pool2d`: a depthwise convolution with a constant kernel of ones, divided by the
   window size. Its input gradient is a transposed convolution (``Conv2d``'s backward).
+  When the windows tile the image (stride = kernel, no padding), the window sums are a
+  `BlockSum`, whose gradient is a block copy (nearest upsampling).
 - `max_pool2d`: the forward pass *finds* each window's argmax on raw arrays (no gradient
   flows through a choice), then *gathers* those pixels with `getitem`; the gradient is the
-  scatter back (`GetItemGrad`), whose own gradient is the gather again.
+  scatter back (`GetItemGrad`), whose own gradient is the gather again. When the windows
+  tile the image, the same idea without big index arrays: `MaxPoolWindows` finds and
+  gathers, `ScatterWindows` and `GatherWindows` are each other's gradients.
 - `adaptive_avg_pool2d`: y = A_H @ x @ A_W^T with constant averaging matrices (`matmul`).
 """
 import math
 
-from ..autograd import Tensor
-from .. import backend
+from ..autograd import Function, Tensor
+from .. import backend, kernels
 from .conv import conv2d, pair
 from .linalg import matmul
+from .resample import BlockSum
 from .shape import getitem, reshape
 
 
@@ -48,6 +53,51 @@ def _window_args(op, x, kernel_size, stride, padding, dilation=1):
     return kernel, stride, padding, dilation, size
 
 
+def _tiles(x, kernel, stride, padding, dilation=(1, 1)):
+    """True when the windows tile the image exactly: stride = kernel, no padding or
+    dilation, and the kernel divides H and W (every pixel in exactly one window)."""
+    return (stride == kernel and padding == (0, 0) and dilation == (1, 1)
+            and x.shape[-2] % kernel[0] == 0 and x.shape[-1] % kernel[1] == 0)
+
+
+class GatherWindows(Function):
+    """Windows that tile the image: y[..., i, j] = window (i, j) of x at its position
+    which[..., i, j] (a constant); dx = dy put back there, zeros elsewhere
+    (`ScatterWindows`). docs/03_convolution.md"""
+
+    def __init__(self, which, kernel):
+        self.which, self.kernel = which, kernel
+
+    def forward(self, x):
+        return kernels.current().gather_windows(x, self.which, self.kernel)
+
+    def backward(self, gy):
+        return ScatterWindows(self.which, self.kernel)(gy)
+
+
+class ScatterWindows(GatherWindows):
+    """The adjoint of `GatherWindows`: g put at position which[..., i, j] of window (i, j),
+    zeros elsewhere; dg = the gather of dy again."""
+
+    def forward(self, g):
+        return kernels.current().scatter_windows(g, self.which, self.kernel)
+
+    def backward(self, gy):
+        return GatherWindows(self.which, self.kernel)(gy)
+
+
+class MaxPoolWindows(GatherWindows):
+    """`GatherWindows` at each window's argmax, found in the forward pass on raw arrays
+    (the choice itself has no gradient)."""
+
+    def __init__(self, kernel):
+        self.kernel = kernel
+
+    def forward(self, x):
+        y, self.which = kernels.current().max_pool_windows(x, self.kernel)
+        return y
+
+
 def _no_ceil_mode(op, ceil_mode):
     if ceil_mode:
         raise NotImplementedError(f"{op}: ceil_mode=True is not implemented in minigan; pad the "
@@ -71,6 +121,8 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                                          or not isinstance(divisor_override, int)
                                          or divisor_override < 1):
         raise ValueError(f"{op}: divisor_override must be a positive int, got {divisor_override!r}")
+    if _tiles(x, kernel, stride, padding):
+        return BlockSum(kernel)(x) / (divisor_override or kernel[0] * kernel[1])
     xp = backend.get_array_module(x.data)
     ones = Tensor(xp.ones((1, 1) + kernel, dtype=x.dtype))   # constant: no gradient
     images = reshape(x, (-1, 1) + x.shape[-2:])               # every channel its own image
@@ -104,6 +156,8 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     if return_indices:
         raise NotImplementedError(f"{op}: return_indices=True is not implemented in minigan "
                                   f"(there is no max_unpool2d to use the indices)")
+    if _tiles(x, kernel, stride, padding, dilation):
+        return MaxPoolWindows(kernel)(x)
     (KH, KW), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
     xp = backend.get_array_module(x.data)
     lead = x.ndim - 2

@@ -1,15 +1,20 @@
 """Resampling images: nearest and bilinear interpolation, pixel shuffle and unshuffle.
 
-None of them needs a Function of its own. Nearest upsampling is a gather (`getitem` with
-index arrays), bilinear a weighted sum of gathers (linear in x), pixel shuffle a reshape
-and a permute; their gradients are the scatters and reshapes back, and those are
-differentiable again. See ``docs/03_convolution.md`` ("Pooling and resampling").
+Each is linear in x, so each gradient is the adjoint map, differentiable again:
+- nearest upsampling by whole factors copies every pixel into an SH x SW block
+  (`UpsampleNearest`); its adjoint adds each block up (`BlockSum`), and the two are each
+  other's gradients. Other sizes are a gather (`getitem`), whose gradient is a scatter;
+- bilinear is y = A_H @ x @ A_W^T with constant interpolation matrices (`SeparableMap`),
+  whose gradient is the same map with the transposed matrices;
+- pixel shuffle is a reshape and a permute.
+The array work is in ``minigan/kernels/`` (`block_sum`, `upsample_nearest`,
+`separable_map`). See ``docs/03_convolution.md`` ("Pooling and resampling").
 """
 import math
 import numbers
 
-from ..autograd import Tensor
-from .. import backend
+from ..autograd import Function
+from .. import backend, kernels
 from .shape import getitem, permute, reshape
 
 MODES = ("nearest", "bilinear")
@@ -37,6 +42,48 @@ def _output_size(op, x, size, scale_factor):
     return sizes, tuple(float(s) for s in scales)
 
 
+class UpsampleNearest(Function):
+    """y[..., i, j] = x[..., i // SH, j // SW]: every pixel copied into an SH x SW block;
+    dx = the sum of each block of dy (`BlockSum`). docs/03_convolution.md"""
+
+    def __init__(self, scale):
+        self.scale = scale
+
+    def forward(self, x):
+        return kernels.current().upsample_nearest(x, self.scale)
+
+    def backward(self, gy):
+        return BlockSum(self.scale)(gy)
+
+
+class BlockSum(Function):
+    """y[..., i, j] = sum of the KH x KW block of x at (i*KH, j*KW) (blocks do not overlap);
+    dx = dy copied back over each block (`UpsampleNearest`). docs/03_convolution.md"""
+
+    def __init__(self, kernel):
+        self.kernel = kernel
+
+    def forward(self, x):
+        return kernels.current().block_sum(x, self.kernel)
+
+    def backward(self, gy):
+        return UpsampleNearest(self.kernel)(gy)
+
+
+class SeparableMap(Function):
+    """y = A @ x @ B^T on the last two axes, for constant matrices A (OH, H) and B (OW, W);
+    dx = A^T @ dy @ B: the same map with the transposed matrices. docs/03_convolution.md"""
+
+    def __init__(self, rows, cols):
+        self.rows, self.cols = rows, cols
+
+    def forward(self, x):
+        return kernels.current().separable_map(x, self.rows, self.cols)
+
+    def backward(self, gy):
+        return SeparableMap(self.rows.T, self.cols.T)(gy)
+
+
 def _nearest_index(xp, n, m, scale):
     """Input pixel of each of m output pixels: floor(i * n / m), or floor(i / scale_factor)."""
     i = xp.arange(m)
@@ -62,6 +109,14 @@ def _linear_taps(xp, n, m, scale, align_corners, dtype):
     return i0, i1, (src - i0).astype(dtype)
 
 
+def _linear_matrix(xp, n, m, scale, align_corners, dtype):
+    """The (m, n) matrix of linear interpolation: row i holds 1 - w at i0 and w at i1."""
+    i0, i1, w = _linear_taps(xp, n, m, scale, align_corners, dtype)
+    columns = xp.arange(n)[None, :]
+    return ((columns == i0[:, None]) * (1 - w[:, None])
+            + (columns == i1[:, None]) * w[:, None]).astype(dtype)
+
+
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
     """Resize a batch of images (N, C, H, W) to ``size`` (OH, OW), or by ``scale_factor``
@@ -69,11 +124,13 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
 
     - "nearest": output pixel i copies input pixel floor(i * H / OH) (with ``scale_factor``:
       floor(i / scale_factor)). A gather, so the gradient adds up the gradients of all the
-      copies of a pixel (a scatter).
+      copies of a pixel (a scatter); by whole factors, a block copy (`UpsampleNearest`)
+      whose gradient is a block sum.
     - "bilinear": each output pixel mixes the two nearest input rows, then the two nearest
       columns, weighted by distance (see `_linear_taps` for ``align_corners``):
-      t = (1 - a) x[i0, :] + a x[i1, :],  y = (1 - b) t[:, j0] + b t[:, j1].
-      Linear in x, so the gradient is the same weights scattering dy back.
+      t = (1 - a) x[i0, :] + a x[i1, :],  y = (1 - b) t[:, j0] + b t[:, j1],
+      that is y = A_H @ x @ A_W^T with those weights in the matrices A_H (OH, H) and
+      A_W (OW, W); linear in x, so dx = A_H^T @ dy @ A_W (`SeparableMap`).
 
     See docs/03_convolution.md."""
     op, x = "interpolate", input
@@ -95,15 +152,18 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     (H, W) = x.shape[-2:]
     if mode == "nearest":
         rows, cols = _nearest_index(xp, H, OH, scales[0]), _nearest_index(xp, W, OW, scales[1])
+        if OH % H == 0 and OW % W == 0 and _is_block_copy(xp, rows, OH // H) \
+                and _is_block_copy(xp, cols, OW // W):
+            return UpsampleNearest((OH // H, OW // W))(x)
         return getitem(x, (Ellipsis, rows[:, None], cols[None, :]))
-    r0, r1, a = _linear_taps(xp, H, OH, scales[0], align_corners, x.dtype)
-    c0, c1, b = _linear_taps(xp, W, OW, scales[1], align_corners, x.dtype)
-    a = Tensor(a[:, None])  # (OH, 1): weights of the lower rows
-    b = Tensor(b)           # (OW,):   weights of the right columns
-    all_columns = slice(None)
-    t = getitem(x, (Ellipsis, r0, all_columns)) * (1 - a) \
-        + getitem(x, (Ellipsis, r1, all_columns)) * a
-    return getitem(t, (Ellipsis, c0)) * (1 - b) + getitem(t, (Ellipsis, c1)) * b
+    rows = _linear_matrix(xp, H, OH, scales[0], align_corners, x.dtype)
+    cols = _linear_matrix(xp, W, OW, scales[1], align_corners, x.dtype)
+    return SeparableMap(rows, cols)(x)
+
+
+def _is_block_copy(xp, index, factor):
+    """True when the nearest pixels are i // factor (each input pixel ``factor`` times)."""
+    return bool((index == xp.arange(index.shape[0]) // factor).all())
 
 
 def _factor(op, name, value):
