@@ -385,13 +385,34 @@ def test_errors_for_what_is_not_implemented(device):
     with pytest.raises(NotImplementedError, match="avg_pool2d: ceil_mode=True is not implemented"):
         F.avg_pool2d(x, 3, 2, 0, True)
     with pytest.raises(NotImplementedError, match="max_pool2d: ceil_mode=True"):
-        nn.MaxPool2d(3, 2, ceil_mode=True)(x)
+        F.max_pool2d(x, 3, 2, ceil_mode=True)
     with pytest.raises(NotImplementedError, match="max_pool2d: return_indices=True"):
-        nn.MaxPool2d(2, 2, 0, 1, True)(x)
+        F.max_pool2d(x, 2, return_indices=True)
     with pytest.raises(NotImplementedError, match="mode 'bicubic' is not supported"):
         F.interpolate(x, scale_factor=2, mode="bicubic")
     with pytest.raises(NotImplementedError, match="antialias"):
         F.interpolate(x, scale_factor=2, mode="bilinear", antialias=True)
+
+
+def test_modules_refuse_what_minigan_lacks_when_built():
+    # Not at the first forward, which may come after a long data load.
+    with pytest.raises(NotImplementedError, match="AvgPool2d: ceil_mode=True"):
+        nn.AvgPool2d(3, 2, 0, True)
+    with pytest.raises(NotImplementedError, match="MaxPool2d: ceil_mode=True"):
+        nn.MaxPool2d(3, 2, ceil_mode=True)
+    with pytest.raises(NotImplementedError, match="MaxPool2d: return_indices=True"):
+        nn.MaxPool2d(2, 2, 0, 1, True)
+    with pytest.raises(NotImplementedError, match="Upsample: mode 'bicubic' is not supported"):
+        nn.Upsample(scale_factor=2, mode="bicubic")
+    with pytest.raises(ValueError, match="PixelShuffle: upscale_factor must be a positive int"):
+        nn.PixelShuffle(0)
+    with pytest.raises(ValueError, match="PixelUnshuffle: downscale_factor must be a positive"):
+        nn.PixelUnshuffle(1.5)
+    with pytest.raises(ValueError, match=r"CrossEntropyLoss: reduction must be one of"):
+        nn.CrossEntropyLoss(reduction="average")
+    with pytest.raises(ValueError, match=r"MSELoss: reduction must be one of"):
+        nn.MSELoss(reduction="batchmean")  # KLDivLoss only
+    nn.KLDivLoss(reduction="batchmean")
 
 
 def test_errors_for_bad_arguments(device):

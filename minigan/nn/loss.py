@@ -9,9 +9,14 @@ from ..ops.loss import _legacy_reduction
 
 
 class _Loss(Module):
+    REDUCTIONS = ("mean", "sum", "none")
+
     def __init__(self, size_average=None, reduce=None, reduction="mean"):
         super().__init__()
         self.reduction = _legacy_reduction(size_average, reduce, reduction)
+        if self.reduction not in self.REDUCTIONS:  # now, not at the first forward
+            raise ValueError(f"{type(self).__name__}: reduction must be one of "
+                             f"{self.REDUCTIONS}, got {self.reduction!r}")
 
     def extra_repr(self):
         return f"reduction={self.reduction!r}"
@@ -34,6 +39,8 @@ class L1Loss(_Loss):
 
 
 class KLDivLoss(_Loss):
+    REDUCTIONS = ("mean", "batchmean", "sum", "none")
+
     def __init__(self, size_average=None, reduce=None, reduction="mean", log_target=False):
         super().__init__(size_average, reduce, reduction)
         self.log_target = log_target

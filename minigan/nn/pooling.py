@@ -2,6 +2,7 @@
 `minigan.ops.pool` (the maths and its gradients: ``docs/03_convolution.md``)."""
 from . import functional as F
 from .module import Module
+from ..ops.pool import _no_ceil_mode, _no_return_indices
 
 
 class AvgPool2d(Module):
@@ -10,6 +11,7 @@ class AvgPool2d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
                  count_include_pad=True, divisor_override=None):
         super().__init__()
+        _no_ceil_mode("AvgPool2d", ceil_mode)
         self.kernel_size, self.padding = kernel_size, padding
         self.stride = kernel_size if stride is None else stride
         self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
@@ -31,6 +33,8 @@ class MaxPool2d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
                  ceil_mode=False):
         super().__init__()
+        _no_ceil_mode("MaxPool2d", ceil_mode)
+        _no_return_indices("MaxPool2d", return_indices)
         self.kernel_size, self.padding = kernel_size, padding
         self.stride = kernel_size if stride is None else stride
         self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode

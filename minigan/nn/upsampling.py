@@ -2,6 +2,7 @@
 `minigan.ops.resample` (the maths and its gradients: ``docs/03_convolution.md``)."""
 from . import functional as F
 from .module import Module
+from ..ops.resample import _check_mode, _factor
 
 
 class Upsample(Module):
@@ -12,6 +13,7 @@ class Upsample(Module):
     def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
                  recompute_scale_factor=None):
         super().__init__()
+        _check_mode("Upsample", mode)
         self.size, self.scale_factor, self.mode = size, scale_factor, mode
         self.align_corners, self.recompute_scale_factor = align_corners, recompute_scale_factor
 
@@ -29,7 +31,7 @@ class PixelShuffle(Module):
 
     def __init__(self, upscale_factor):
         super().__init__()
-        self.upscale_factor = upscale_factor
+        self.upscale_factor = _factor("PixelShuffle", "upscale_factor", upscale_factor)
 
     def forward(self, input):
         return F.pixel_shuffle(input, self.upscale_factor)
@@ -43,7 +45,7 @@ class PixelUnshuffle(Module):
 
     def __init__(self, downscale_factor):
         super().__init__()
-        self.downscale_factor = downscale_factor
+        self.downscale_factor = _factor("PixelUnshuffle", "downscale_factor", downscale_factor)
 
     def forward(self, input):
         return F.pixel_unshuffle(input, self.downscale_factor)

@@ -104,6 +104,12 @@ def _no_ceil_mode(op, ceil_mode):
                                   f"input (F.pad) so the windows fit, or use ceil_mode=False")
 
 
+def _no_return_indices(op, return_indices):
+    if return_indices:
+        raise NotImplementedError(f"{op}: return_indices=True is not implemented in minigan "
+                                  f"(there is no max_unpool2d to use the indices)")
+
+
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
     """Mean of each KH x KW window: input (N, C, H, W) or (C, H, W) -> (N, C, OH, OW) with
@@ -153,9 +159,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     kernel, stride, padding, dilation, (OH, OW) = _window_args(op, x, kernel_size, stride,
                                                                padding, dilation)
     _no_ceil_mode(op, ceil_mode)
-    if return_indices:
-        raise NotImplementedError(f"{op}: return_indices=True is not implemented in minigan "
-                                  f"(there is no max_unpool2d to use the indices)")
+    _no_return_indices(op, return_indices)
     if _tiles(x, kernel, stride, padding, dilation):
         return MaxPoolWindows(kernel)(x)
     (KH, KW), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation

@@ -117,6 +117,12 @@ def _linear_matrix(xp, n, m, scale, align_corners, dtype):
             + (columns == i1[:, None]) * w[:, None]).astype(dtype)
 
 
+def _check_mode(op, mode):
+    if mode not in MODES:
+        error = NotImplementedError if mode in NOT_IMPLEMENTED else ValueError
+        raise error(f"{op}: mode {mode!r} is not supported; minigan has {MODES}")
+
+
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
     """Resize a batch of images (N, C, H, W) to ``size`` (OH, OW), or by ``scale_factor``
@@ -134,9 +140,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
 
     See docs/03_convolution.md."""
     op, x = "interpolate", input
-    if mode not in MODES:
-        error = NotImplementedError if mode in NOT_IMPLEMENTED else ValueError
-        raise error(f"{op}: mode {mode!r} is not supported; minigan has {MODES}")
+    _check_mode(op, mode)
     if x.ndim != 4:
         raise ValueError(f"{op}: expected a 4-D input (N, C, H, W), got shape {x.shape} (as in "
                          f"PyTorch, a 3-D input would mean 1-D signals (N, C, L); resize one "
