@@ -33,7 +33,8 @@ class Generator:
     def manual_seed(self, seed):
         """Restart the stream from ``seed`` (a non-negative integer); returns the generator."""
         if isinstance(seed, bool) or int(seed) != seed or seed < 0:
-            raise ValueError(f"Generator.manual_seed: a seed is a non-negative integer, got {seed!r}")
+            raise ValueError(f"Generator.manual_seed: a seed is a non-negative integer, "
+                             f"got {seed!r}")
         self.seed, self.offset = int(seed), 0
         return self
 
@@ -67,7 +68,7 @@ class Generator:
 
 
 def default_generator(device):
-    """The generator that ``device`` draws from when none is given (``torch.cuda.default_generators``)."""
+    """The generator ``device`` draws from when none is given (as torch.cuda.default_generators)."""
     device = backend.parse_device(device)
     if device not in _defaults:
         _defaults[device] = Generator(device).manual_seed(_seed)

@@ -56,6 +56,29 @@ def test_random_draws_and_dropout_stay_on_the_device():
     assert syncs.events == []
 
 
+def test_shape_decisions_are_made_on_the_host():
+    x = minigan.ones(1, 2, 3, 3, device="strict")
+    with count_syncs() as syncs:
+        nn.functional.interpolate(x, scale_factor=2, mode="nearest")   # block copy or gather:
+        nn.functional.interpolate(x, size=(5, 4), mode="nearest")      # sizes decide, not data
+    assert syncs.events == []
+
+
+def test_index_range_checks_cost_one_sync():
+    """CuPy wraps an out-of-range index around silently, so embedding and cross entropy check
+    the range themselves: one sync per call (the DCGAN has neither; a conditional GAN pays
+    one per embedding lookup)."""
+    table = nn.Embedding(4, 2).to("strict")
+    labels = backend.to_device(np.array([0, 3, 1]), "strict")
+    logits = minigan.zeros(3, 4, device="strict")
+    for call in (lambda: table(labels), lambda: nn.functional.cross_entropy(logits, labels)):
+        with count_syncs() as syncs:
+            call()
+        assert (syncs.device_to_host, syncs.host_to_device) == (1, 0), syncs
+    with pytest.raises(IndexError, match=r"indices must lie in \[0, 4\), got values from 1 to 4"):
+        table(labels + 1)
+
+
 # A tiny DCGAN: 16x16 cats, 64 images, batches of 8: eight batches per epoch.
 TINY = ["--device", "strict", "--image-size", "16", "--ngf", "4", "--ndf", "4", "--nz", "8",
         "--num-images", "64", "--batch-size", "8", "--flip", "--ema", "0.9",
