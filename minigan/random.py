@@ -46,6 +46,10 @@ class Generator:
         return {"seed": self.seed, "offset": self.offset}
 
     def set_state(self, state):
+        if not isinstance(state, dict) or set(state) != {"seed", "offset"}:
+            raise ValueError(f"Generator.set_state: expected {{'seed': ..., 'offset': ...}} "
+                             f"(from get_state), got {state!r:.80}; a checkpoint saved by an "
+                             f"older minigan holds a host generator's state instead")
         self.manual_seed(int(state["seed"]))
         self.offset = int(state["offset"])
 

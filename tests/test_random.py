@@ -71,6 +71,9 @@ def test_a_generator_draws_only_on_its_own_device():
         minigan.randn(2, device="strict", generator=Generator("cpu"))
     with pytest.raises(ValueError, match="non-negative integer, got -1"):
         Generator().manual_seed(-1)
+    old_checkpoint = {"bit_generator": "PCG64", "state": {"state": 1, "inc": 2}}
+    with pytest.raises(ValueError, match="expected {'seed': ..., 'offset': ...}"):
+        Generator().set_state(old_checkpoint)
 
 
 def test_a_host_numpy_generator_still_works_and_is_copied_over():
