@@ -22,7 +22,7 @@ def test_every_implicit_transfer_is_counted():
     x = backend.to_device(np.arange(4.0), "strict")
     total = x.sum()
     reads = [lambda: float(total), lambda: bool(total > 0), lambda: int(total), total.item,
-             x.tolist, lambda: backend.to_numpy(x), lambda: x.get()]
+             x.tolist, lambda: backend.to_numpy(x), lambda: x.get(), lambda: repr(x)]
     for read in reads:
         with count_syncs() as syncs:
             read()

@@ -11,7 +11,7 @@ errors, and ``xp`` is a stand-in for the ``cupy`` module that accepts and return
 ``StrictArray``. Running the test suite on device ``"strict"`` therefore catches code that
 would only break on a GPU. Reductions return 0-d arrays, not Python scalars, as in CuPy.
 """
-import collections
+import os
 import traceback
 import types
 
@@ -25,17 +25,16 @@ _HINT = ("(the strict test backend emulates CuPy; move data explicitly with "
 # (`minigan.testing.count_syncs`). A device-to-host copy makes the host wait for the GPU
 # to finish everything queued (a "sync"); a host-to-device copy is a small upload.
 _counters = []
+# The caller reported is the first frame outside this file and the backend's moves.
+_OWN_FILES = (__file__, os.path.join(os.path.dirname(os.path.dirname(__file__)), "backend.py"))
 
 
 def _transfer(kind, what):
     if _counters:
         stack = traceback.extract_stack()[:-2]
-        where = next((f for f in reversed(stack) if not f.filename.endswith(_OWN_FILES)), stack[-1])
+        where = next((f for f in reversed(stack) if f.filename not in _OWN_FILES), stack[-1])
         for counter in _counters:
             counter.record(kind, what, f"{where.filename}:{where.lineno} ({where.name})")
-
-
-_OWN_FILES = ("strict.py", "backend.py")
 
 
 class StrictArray:
@@ -97,6 +96,7 @@ class StrictArray:
         return (self[i] for i in range(len(self)))
 
     def __repr__(self):
+        _transfer("device_to_host", "repr()")  # printing reads the data, as on CuPy
         return "strict_" + repr(self._a)
 
     def __bool__(self):
