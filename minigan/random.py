@@ -53,19 +53,20 @@ class Generator:
         self.manual_seed(int(state["seed"]))
         self.offset = int(state["offset"])
 
-    def _next(self):
+    def _draw(self, method, shape, dtype):
+        """Draw number ``offset``: a fresh backend generator keyed by [seed, offset]."""
         rng = backend.xp_for(self.device).random.default_rng([self.seed, self.offset])
         self.offset += 1
-        return rng
+        return getattr(rng, method)(shape, dtype=dtype)
 
     # Only methods CuPy's Generator has (random, standard_normal), so every device can draw.
     def random(self, shape, dtype):
         """Uniform samples in [0, 1) of ``shape``, an array on the generator's device."""
-        return self._next().random(shape, dtype=dtype)
+        return self._draw("random", shape, dtype)
 
     def standard_normal(self, shape, dtype):
         """N(0, 1) samples of ``shape``, an array on the generator's device."""
-        return self._next().standard_normal(shape, dtype=dtype)
+        return self._draw("standard_normal", shape, dtype)
 
     def __repr__(self):
         return f"Generator(device={self.device!r}, seed={self.seed}, offset={self.offset})"
