@@ -227,7 +227,8 @@ def save_checkpoint(path, trainer, batches, config):
             if not bool(backend.get_array_module(p.data).isfinite(p.data).all()):
                 raise NonFiniteLossError(trainer.step, f"a {name} weight", "not finite")
     minigan.save({"trainer": trainer.state_dict(), "batches": batches.state_dict(),
-                  "minigan_rng": default_generator().bit_generator.state, "config": config}, path)
+                  "minigan_rng": default_generator().bit_generator.state,
+                  "device_rng": minigan.random.get_rng_state(), "config": config}, path)
 
 
 def load_checkpoint(path, trainer, batches):
@@ -235,6 +236,7 @@ def load_checkpoint(path, trainer, batches):
     trainer.load_state_dict(state["trainer"])
     batches.load_state_dict(state["batches"])
     default_generator().bit_generator.state = state["minigan_rng"]
+    minigan.random.set_rng_state(state["device_rng"])
 
 
 @contextlib.contextmanager

@@ -9,6 +9,8 @@ from .ops import sum, max, min, abs, pow  # noqa: F401  (shadowing builtins is d
 from .backend import (get_array_module, to_device, to_numpy, set_default_device,
                       get_default_device, cuda_available, DeviceError)
 from .creation import tensor, zeros, ones, zeros_like, ones_like, full, arange, randn, rand, manual_seed
+from . import random  # seeded generators that draw on each device, as torch.random
+from .random import Generator
 from . import nn, optim  # layers and optimizers, as torch.nn and torch.optim
 from .serialization import save, load
 

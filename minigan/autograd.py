@@ -69,6 +69,8 @@ def _to_array(data, dtype, device):
         dtype = DEFAULT_DTYPE  # Python floats become float32, as in PyTorch
     if host.dtype == object:
         raise TypeError(f"cannot make a Tensor from {type(data).__name__} {data!r}")
+    if host.ndim == 0:  # a number (``x * 0.5``): filled in on the device, not copied over
+        return backend.xp_for(device).full((), data, dtype=dtype or host.dtype)
     return backend.to_device(host, device, dtype)
 
 

@@ -41,7 +41,7 @@ def checkpoint_arrays(out):
     state = minigan.load(path)
     rest = {"step": state["trainer"]["step"], "rng": state["trainer"]["rng"],
             "history": state["trainer"]["history"], "batches": state["batches"],
-            "minigan_rng": state["minigan_rng"]}
+            "minigan_rng": state["minigan_rng"], "device_rng": state["device_rng"]}
     return arrays, rest
 
 

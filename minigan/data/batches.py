@@ -8,7 +8,8 @@
 The dataset stays a compact uint8 N x H x W x C array on the host (a quarter of the float32
 size). Each batch is gathered, flipped and converted to float there, then moved to the device
 in one copy. With ``preload=True`` the uint8 array is copied to the device once instead, and
-batches are gathered and converted on the device: no per-batch host-to-GPU copy of images.
+batches are gathered and converted on the device: no per-batch host-to-GPU copy at all (the
+epoch's order and flips, n numbers, go over once per epoch).
 
 Shuffling and flips of epoch ``e`` come from a generator seeded with ``(seed, e)``, so the
 whole state is three integers (`state_dict`): a run resumed from a checkpoint sees exactly
@@ -67,6 +68,9 @@ class ImageBatches:
     def __iter__(self):
         """The rest of the current epoch (all of it, unless resumed mid-epoch)."""
         order, flips = self._epoch_plan(self.epoch)
+        if backend.device_of(self.images) != "cpu":  # preloaded: one upload per epoch
+            order = backend.to_device(order, self.device)
+            flips = backend.to_device(flips, self.device)
         while self.position < len(self):
             start = self.position * self.batch_size
             index = order[start:start + self.batch_size]
@@ -75,7 +79,8 @@ class ImageBatches:
         self.epoch, self.position = self.epoch + 1, 0
 
     def _epoch_plan(self, epoch):
-        """This epoch's image order and flip decisions, from its own seeded generator."""
+        """This epoch's image order and flip decisions, from its own seeded generator. Drawn
+        on the host (n numbers per epoch), so a preloaded dataset gives the same batches."""
         rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(epoch,)))
         n = len(self.images)
         order = rng.permutation(n) if self.shuffle else np.arange(n)
@@ -85,9 +90,6 @@ class ImageBatches:
     def _batch(self, index, flips):
         """Gather, flip, scale to [-1, 1], NHWC -> NCHW, on whichever side holds the images."""
         images = self.images
-        if backend.device_of(images) != "cpu":  # preloaded: send the small index arrays over
-            index = backend.to_device(index, self.device)
-            flips = backend.to_device(flips, self.device)
         xp = backend.get_array_module(images)
         batch = images[index]
         batch = xp.where(flips[:, None, None, None], batch[:, :, ::-1, :], batch)  # W is axis 2

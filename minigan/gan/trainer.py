@@ -15,8 +15,14 @@ optimizer steps. D stays in training mode in the G step, as in the PyTorch DCGAN
 so its batch norm layers normalise the fake batch with that batch's own statistics.
 
 Everything random (noise, instance noise, penalty interpolation) comes from the trainer's
-own seeded generator, saved in `state_dict` with the models and optimizers, so a run that
-is stopped and resumed continues exactly. See ``docs/08_gan_basics.md``.
+own seeded generator, which draws on the models' device (`minigan.random`) and is saved in
+`state_dict` with the models and optimizers, so a run that is stopped and resumed continues
+exactly. See ``docs/08_gan_basics.md``.
+
+On a GPU, reading a number back to the host waits for the GPU (a *sync*). A step makes one
+per update: the update's logged numbers come back in one transfer, and a NaN or infinite loss
+stops training before that update is applied (`_fetch`). With ``n_critic`` D updates that is
+``n_critic + 1`` syncs per step; `tests/test_syncs.py` holds the trainer to it.
 """
 import contextlib
 import math
@@ -24,6 +30,7 @@ import math
 from .. import backend, kernels
 from ..autograd import Tensor, no_grad
 from ..creation import randn
+from ..random import Generator
 from ..ops import mean, sigmoid
 from .ema import EMA
 from .objectives import get_objective, minimax_d_loss
@@ -96,9 +103,9 @@ class GANTrainer:
         self.instance_noise, self.noise_anneal_steps = instance_noise, noise_anneal_steps
         self.feature_matching = feature_matching
         self.num_classes = num_classes
-        self.rng = backend.np.random.default_rng(seed)  # host generator, as in minigan.creation
         first = next(generator.parameters())
         self.device, self.dtype = first.device, first.dtype
+        self.rng = Generator(self.device).manual_seed(seed)
         self.nz = generator.nz
         self.fixed_noise = self.noise(num_samples)
         self.fixed_labels = None
@@ -284,7 +291,7 @@ class GANTrainer:
             "ema": self.ema.state_dict() if self.ema is not None else None,
             "historical": {k: h.state_dict() for k, h in self.historical.items()}
             if self.historical else None,
-            "rng": self.rng.bit_generator.state,
+            "rng": self.rng.get_state(),
             "fixed_noise": self.fixed_noise,
             "history": self.history,
         }
@@ -300,7 +307,7 @@ class GANTrainer:
         if self.historical:
             for key, h in self.historical.items():
                 h.load_state_dict(state["historical"][key])
-        self.rng.bit_generator.state = state["rng"]
+        self.rng.set_state(state["rng"])
         noise = state["fixed_noise"]
         noise = noise.data if isinstance(noise, Tensor) else noise
         self.fixed_noise = Tensor(backend.to_device(noise, self.device, self.dtype))

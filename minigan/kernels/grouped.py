@@ -85,11 +85,17 @@ def _depthwise_grad_weight(x, g, kernel_size, stride, padding, dilation):
     image, grads = _padded(x, padding), g.reshape(N, C, M, OH, OW)
     taps = _taps(kernel_size, (OH, OW), stride, dilation)
     gw = xp.empty((C, M, len(taps)), dtype=x.dtype)
+    # einsum sums the products without building them on the CPU; CuPy turns this binary
+    # einsum into C tiny matrix products, so there the plain product-and-sum is faster.
+    on_cpu = backend.device_of(x) == "cpu"
 
     def work(start, stop):
         for k in range(start, stop):
             _, rows, cols = taps[k]
-            gw[:, :, k] = xp.einsum("ncij,ncoij->co", image[:, :, rows, cols], grads)
+            if on_cpu:
+                gw[:, :, k] = xp.einsum("ncij,ncoij->co", image[:, :, rows, cols], grads)
+            else:
+                gw[:, :, k] = (image[:, :, None, rows, cols] * grads).sum(axis=(0, 3, 4))
     over_batch(work, len(taps), 2 * len(taps) * g.size, gw)
     return gw.reshape(OC, 1, *kernel_size)
 

@@ -10,9 +10,8 @@ single pixels hardly regularises, while dropping a whole channel does.
 ``inplace=True`` is accepted for PyTorch compatibility, but minigan has no in-place ops: the
 result is always a new tensor.
 """
-from .. import backend
+from .. import random
 from ..autograd import Tensor
-from ..creation import default_generator
 from .module import Module
 
 
@@ -23,12 +22,12 @@ def _check_p(p):
 
 def _drop(input, p, mask_shape):
     """input * (keep / (1 - p)) with keep ~ Bernoulli(1 - p) of ``mask_shape`` (broadcast).
-    The mask is drawn on the host from minigan's seeded generator, then moved to the device:
-    the same seed drops the same elements on every device."""
-    keep = default_generator().random(mask_shape) >= p
+    The mask is drawn on the input's device from its seeded generator (`minigan.random`):
+    no copy from the host per call."""
+    keep = random.default_generator(input.device).random(mask_shape, input.dtype) >= p
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
     mask = keep.astype(input.dtype) * input.dtype.type(scale)
-    return input * Tensor(backend.to_device(mask, input.device))
+    return input * Tensor(mask)
 
 
 def dropout(input, p=0.5, training=True, inplace=False):

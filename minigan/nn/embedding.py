@@ -24,8 +24,9 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     index = backend.to_device(index, weight.device)  # also accepts lists and host arrays
     if index.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be integers, got {index.dtype}")
-    if index.size and (int(index.min()) < 0 or int(index.max()) >= weight.shape[0]):
-        # Checked here because CuPy would silently wrap an out-of-range index around.
+    if index.size and bool(((index < 0) | (index >= weight.shape[0])).any()):
+        # Checked here because CuPy would silently wrap an out-of-range index around
+        # (one sync per call on a GPU; min and max are read only to word the error).
         raise IndexError(f"embedding: indices must lie in [0, {weight.shape[0]}), got values "
                          f"from {int(index.min())} to {int(index.max())}")
     if padding_idx is None:

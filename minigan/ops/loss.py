@@ -162,7 +162,7 @@ def _class_index(name, input, target, ignore_index):
                          f"of shape {expected} (N, d...), got {tuple(index.shape)}")
     classes = input.shape[1]
     bad = (index != ignore_index) & ((index < 0) | (index >= classes))
-    if int(bad.sum()):  # checked here because CuPy would silently wrap a bad index around
+    if bool(bad.any()):  # checked here (one sync) because CuPy would silently wrap a bad index
         value = int(index[bad][0])
         raise IndexError(f"{name}: target {value} is out of bounds for {classes} classes "
                          f"(expected 0 to {classes - 1}, or ignore_index={ignore_index})")

@@ -155,10 +155,14 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     xp = backend.get_array_module(x.data)
     (H, W) = x.shape[-2:]
     if mode == "nearest":
-        rows, cols = _nearest_index(xp, H, OH, scales[0]), _nearest_index(xp, W, OW, scales[1])
-        if OH % H == 0 and OW % W == 0 and _is_block_copy(xp, rows, OH // H) \
-                and _is_block_copy(xp, cols, OW // W):
+        # Decided on the host: the indices depend on the sizes only, and reading a device
+        # answer back would make the host wait for the GPU (a sync) on every call.
+        np = backend.np
+        if OH % H == 0 and OW % W == 0 \
+                and _is_block_copy(np, _nearest_index(np, H, OH, scales[0]), OH // H) \
+                and _is_block_copy(np, _nearest_index(np, W, OW, scales[1]), OW // W):
             return UpsampleNearest((OH // H, OW // W))(x)
+        rows, cols = _nearest_index(xp, H, OH, scales[0]), _nearest_index(xp, W, OW, scales[1])
         return getitem(x, (Ellipsis, rows[:, None], cols[None, :]))
     rows = _linear_matrix(xp, H, OH, scales[0], align_corners, x.dtype)
     cols = _linear_matrix(xp, W, OW, scales[1], align_corners, x.dtype)

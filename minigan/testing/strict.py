@@ -11,12 +11,30 @@ errors, and ``xp`` is a stand-in for the ``cupy`` module that accepts and return
 ``StrictArray``. Running the test suite on device ``"strict"`` therefore catches code that
 would only break on a GPU. Reductions return 0-d arrays, not Python scalars, as in CuPy.
 """
+import os
+import traceback
 import types
 
 import numpy
 
 _HINT = ("(the strict test backend emulates CuPy; move data explicitly with "
          "minigan.backend.to_device / to_numpy, and use the array module from get_array_module)")
+
+
+# Transfers between host and device that CuPy would make, counted while anyone listens
+# (`minigan.testing.count_syncs`). A device-to-host copy makes the host wait for the GPU
+# to finish everything queued (a "sync"); a host-to-device copy is a small upload.
+_counters = []
+# The caller reported is the first frame outside this file and the backend's moves.
+_OWN_FILES = (__file__, os.path.join(os.path.dirname(os.path.dirname(__file__)), "backend.py"))
+
+
+def _transfer(kind, what):
+    if _counters:
+        stack = traceback.extract_stack()[:-2]
+        where = next((f for f in reversed(stack) if f.filename not in _OWN_FILES), stack[-1])
+        for counter in _counters:
+            counter.record(kind, what, f"{where.filename}:{where.lineno} ({where.name})")
 
 
 class StrictArray:
@@ -30,6 +48,7 @@ class StrictArray:
 
     # -- the deliberate way back to the host, as cupy.ndarray.get()
     def get(self):
+        _transfer("device_to_host", "get")
         return self._a.copy()
 
     def __array__(self, *args, **kwargs):
@@ -65,10 +84,10 @@ class StrictArray:
         return lambda *args, **kwargs: _call(method, args, kwargs, f"ndarray.{name}")
 
     def __getitem__(self, index):
-        return _wrap(self._a[_unwrap(index, "indexing", allow_host=True)])
+        return _wrap(self._a[_index(index)])
 
     def __setitem__(self, index, value):
-        self._a[_unwrap(index, "indexing", allow_host=True)] = _unwrap(value, "assignment")
+        self._a[_index(index)] = _unwrap(value, "assignment")
 
     def __len__(self):
         return len(self._a)
@@ -77,21 +96,27 @@ class StrictArray:
         return (self[i] for i in range(len(self)))
 
     def __repr__(self):
+        _transfer("device_to_host", "repr()")  # printing reads the data, as on CuPy
         return "strict_" + repr(self._a)
 
     def __bool__(self):
+        _transfer("device_to_host", "bool()")
         return bool(self._a)
 
     def __float__(self):
+        _transfer("device_to_host", "float()")
         return float(self._a)
 
     def __int__(self):
+        _transfer("device_to_host", "int()")
         return int(self._a)
 
     def item(self):
+        _transfer("device_to_host", ".item()")
         return self._a.item()
 
     def tolist(self):
+        _transfer("device_to_host", ".tolist()")
         return self._a.tolist()
 
     def __copy__(self):
@@ -157,11 +182,32 @@ def _unwrap(obj, where, allow_host=False):
     return obj
 
 
+def _index(index):
+    """An index for the wrapped array; host index arrays are uploaded, as CuPy does."""
+    parts = index if isinstance(index, tuple) else (index,)
+    if any(isinstance(i, (numpy.ndarray, list)) for i in parts):
+        _transfer("host_to_device", "indexing with a host array")
+    return _unwrap(index, "indexing", allow_host=True)
+
+
+class _Generator:
+    """``xp.random.default_rng(seed)``: a generator whose draws are device (strict) arrays."""
+
+    def __init__(self, generator):
+        self._generator = generator
+
+    def __getattr__(self, name):
+        method = getattr(self._generator, name)
+        return lambda *args, **kwargs: _call(method, args, kwargs, f"Generator.{name}")
+
+
 def _wrap(obj):
     if isinstance(obj, numpy.ndarray):
         return StrictArray(obj)
     if isinstance(obj, numpy.generic):
         return StrictArray(numpy.asarray(obj))  # CuPy reductions give 0-d arrays
+    if isinstance(obj, numpy.random.Generator):
+        return _Generator(obj)
     if isinstance(obj, tuple):
         return tuple(_wrap(o) for o in obj)
     if isinstance(obj, list):
@@ -197,6 +243,8 @@ class _Namespace:
         where = f"{self._module.__name__}.{name}"
 
         def function(*args, **kwargs):
+            if allow_host and args and not isinstance(args[0], StrictArray):
+                _transfer("host_to_device", where)
             return _call(attr, args, kwargs, where, allow_host)
         function.__name__ = name
         return function
