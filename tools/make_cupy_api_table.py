@@ -134,6 +134,22 @@ def describe_class(cls):
     return {"methods": methods, "attributes": attributes}
 
 
+def check_ufunc_keywords(recorded):
+    """Cross-check the docstring-derived ufunc keywords against CuPy's own argument check:
+    ``cupy.add(1, 2, where=True)`` raises "Wrong arguments" before touching a GPU, while an
+    accepted keyword gets as far as the GPU (an error about CUDA when there is none)."""
+    for keyword, value in [("out", None), ("dtype", None), ("casting", "same_kind"),
+                           ("where", True), ("order", "K"), ("subok", True), ("signature", None)]:
+        try:
+            cupy.add(1, 2, **{keyword: value})
+            accepted = True
+        except TypeError as error:
+            accepted = "Wrong arguments" not in str(error)
+        except Exception:  # no GPU: CuPy accepted the keyword and then failed to launch
+            accepted = True
+        assert accepted == (keyword in recorded), f"cupy.add keyword {keyword}: table disagrees"
+
+
 def build():
     modules = {}
     for path in MODULES:
@@ -174,6 +190,7 @@ def dump(table):
 
 def main():
     table = build()
+    check_ufunc_keywords(table["modules"]["cupy"]["ufuncs"]["add"])
     with open(OUT, "w") as f:
         f.write(dump(table))
     json.load(open(OUT))  # the file must stay plain JSON

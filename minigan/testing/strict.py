@@ -204,7 +204,7 @@ _NO_CUPY_DTYPE_KINDS = frozenset("OSUVMm")
 # Results that CuPy's kernels write into a fresh C-contiguous array, whatever the inputs' layout
 # (NumPy keeps the inputs' layout): code that relies on NumPy's choice would break on a GPU.
 _C_ORDER_RESULTS = frozenset({"where", "clip", "sum", "prod", "mean", "var", "std", "max", "min",
-                              "amax", "amin", "argmax", "argmin", "all", "any", "cumsum", "cumprod"})
+                              "amax", "amin", "argmax", "argmin", "all", "any"})
 
 
 def _call(func, args, kwargs, where, allow_host=False, c_order=False):
