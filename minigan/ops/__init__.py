@@ -24,7 +24,7 @@ from .normalize import layer_norm, group_norm, instance_norm
 def _compare(op):
     # Comparisons give boolean tensors with no gradient, as in PyTorch.
     def compare(self, other):
-        return Tensor(op(self.data, getattr(other, "data", other)))
+        return Tensor(op(self.data, other.data if isinstance(other, Tensor) else other))
     return compare
 
 

@@ -8,7 +8,7 @@ double backward works. See ``docs/05_activations_and_losses.md``.
 """
 import math
 
-from ..autograd import Function
+from ..autograd import Function, Tensor
 from .. import backend, kernels
 from .arithmetic import exp
 from .shape import sum_to
@@ -138,7 +138,8 @@ def softplus(x):
 
 def where(condition, a, b):
     """Pick from ``a`` where ``condition`` holds, else from ``b`` (both broadcast)."""
-    condition = getattr(condition, "data", condition)
+    # (not getattr(condition, "data", ...): a CuPy array's .data is its device pointer)
+    condition = condition.data if isinstance(condition, Tensor) else condition
     return Where(condition)(a, b)
 
 

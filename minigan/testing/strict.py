@@ -10,12 +10,20 @@ Both raise ``TypeError`` on CuPy. ``StrictArray`` wraps a NumPy array and raises
 errors, and ``xp`` is a stand-in for the ``cupy`` module that accepts and returns
 ``StrictArray``. Running the test suite on device ``"strict"`` therefore catches code that
 would only break on a GPU. Reductions return 0-d arrays, not Python scalars, as in CuPy.
+
+It also keeps to CuPy's real API, recorded from CuPy itself in ``cupy_api.json`` (see
+``cupy_api.py``): functions, keywords, array methods and random-generator methods CuPy lacks
+are refused, ``numpy.f(device_array)`` works only where CuPy's ``__array_function__`` finds a
+``cupy.f``, host buffers (``.data``, the buffer protocol) and string/object dtypes are refused,
+and ufuncs, ``where``, ``clip`` and reductions return C-contiguous arrays, as CuPy's kernels do.
 """
 import os
 import traceback
 import types
 
 import numpy
+
+from . import cupy_api
 
 _HINT = ("(the strict test backend emulates CuPy; move data explicitly with "
          "minigan.backend.to_device / to_numpy, and use the array module from get_array_module)")
@@ -55,10 +63,20 @@ class StrictArray:
         raise TypeError("Implicit conversion to a NumPy array is not allowed " + _HINT)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        return _call(getattr(ufunc, method), inputs, kwargs, f"numpy.{ufunc.__name__}")
+        # CuPy hands numpy.<ufunc> to cupy.<ufunc> of the same name, with CuPy's keywords.
+        keywords = cupy_api.ufunc_method_keywords(ufunc.__name__, method)
+        cupy_api.check_keywords(f"cupy.{ufunc.__name__}", keywords, kwargs)
+        if method == "__call__":
+            return _call_ufunc(ufunc, inputs, kwargs)
+        return _call(getattr(ufunc, method), inputs, kwargs, f"numpy.{ufunc.__name__}", c_order=True)
 
     def __array_function__(self, func, types_, args, kwargs):
-        return _call(func, args, kwargs, f"numpy.{func.__name__}")
+        # CuPy runs numpy.f(cupy_array) as cupy.f(...) when cupy.f exists, else TypeError.
+        path, name = cupy_api.array_function_target(func)
+        namespace = xp
+        for part in path.split(".")[1:]:
+            namespace = getattr(namespace, part)
+        return getattr(namespace, name)(*args, **kwargs)
 
     # -- attributes
     shape = property(lambda self: self._a.shape)
@@ -78,10 +96,20 @@ class StrictArray:
         # let NumPy read the data behind our back, which CuPy never allows.
         if name.startswith("__"):
             raise AttributeError(name)
+        if name == "data":  # TypeError, not AttributeError: getattr(x, "data", x) must not pass
+            raise TypeError("ndarray.data is the raw memory; on CuPy it is a device pointer "
+                            "(cupy.cuda.MemoryPointer), not a host buffer or the values "
+                            "(for a Tensor's array, check it is a Tensor first) " + _HINT)
+        kind, keywords = cupy_api.ndarray_member(name)
         method = getattr(self._a, name)
-        if not callable(method):
+        if kind == "attribute":
             return _wrap(method)
-        return lambda *args, **kwargs: _call(method, args, kwargs, f"ndarray.{name}")
+        where = f"cupy.ndarray.{name}"
+
+        def call(*args, **kwargs):
+            cupy_api.check_keywords(where, keywords, kwargs)
+            return _call(method, args, kwargs, where, c_order=name in _C_ORDER_RESULTS)
+        return call
 
     def __getitem__(self, index):
         return _wrap(self._a[_index(index)])
@@ -131,8 +159,8 @@ class StrictArray:
 
 def _binary(ufunc, reflected=False):
     if reflected:
-        return lambda self, other: _call(ufunc, (other, self), {}, f"numpy.{ufunc.__name__}")
-    return lambda self, other: _call(ufunc, (self, other), {}, f"numpy.{ufunc.__name__}")
+        return lambda self, other: _call_ufunc(ufunc, (other, self), {})
+    return lambda self, other: _call_ufunc(ufunc, (self, other), {})
 
 
 for _name, _ufunc in [("add", numpy.add), ("sub", numpy.subtract), ("mul", numpy.multiply),
@@ -190,24 +218,14 @@ def _index(index):
     return _unwrap(index, "indexing", allow_host=True)
 
 
-class _Generator:
-    """``xp.random.default_rng(seed)``: a generator whose draws are device (strict) arrays."""
-
-    def __init__(self, generator):
-        self._generator = generator
-
-    def __getattr__(self, name):
-        method = getattr(self._generator, name)
-        return lambda *args, **kwargs: _call(method, args, kwargs, f"Generator.{name}")
-
-
 def _wrap(obj):
     if isinstance(obj, numpy.ndarray):
+        if obj.dtype.kind in _NO_CUPY_DTYPE_KINDS:
+            raise TypeError(f"a device array of dtype {obj.dtype}: CuPy has only boolean and "
+                            f"numeric dtypes (no strings, objects, records or datetimes)")
         return StrictArray(obj)
     if isinstance(obj, numpy.generic):
         return StrictArray(numpy.asarray(obj))  # CuPy reductions give 0-d arrays
-    if isinstance(obj, numpy.random.Generator):
-        return _Generator(obj)
     if isinstance(obj, tuple):
         return tuple(_wrap(o) for o in obj)
     if isinstance(obj, list):
@@ -215,9 +233,24 @@ def _wrap(obj):
     return obj
 
 
-def _call(func, args, kwargs, where, allow_host=False):
+_NO_CUPY_DTYPE_KINDS = frozenset("OSUVMm")
+# Results that CuPy's kernels write into a fresh C-contiguous array, whatever the inputs' layout
+# (NumPy keeps the inputs' layout): code that relies on NumPy's choice would break on a GPU.
+_C_ORDER_RESULTS = frozenset({"where", "clip", "sum", "prod", "mean", "var", "std", "max", "min",
+                              "amax", "amin", "argmax", "argmin", "all", "any"})
+
+
+def _call(func, args, kwargs, where, allow_host=False, c_order=False):
     result = func(*_unwrap(args, where, allow_host), **_unwrap(kwargs, where, allow_host))
+    if c_order and isinstance(result, numpy.ndarray) and not result.flags.c_contiguous:
+        result = numpy.ascontiguousarray(result)
     return _wrap(result)
+
+
+def _call_ufunc(ufunc, args, kwargs):
+    if "out" not in kwargs:
+        kwargs = {**kwargs, "order": "C"}  # CuPy's ufuncs allocate C-contiguous outputs
+    return _call(ufunc, args, kwargs, f"numpy.{ufunc.__name__}")
 
 
 class _Namespace:
@@ -226,26 +259,36 @@ class _Namespace:
     # Functions that copy host data to the device, as cupy.asarray(numpy_array) does.
     _HOST_TO_DEVICE = {"asarray", "array", "ascontiguousarray", "asanyarray"}
 
-    def __init__(self, module):
+    def __init__(self, module, path="cupy"):
         self._module = module
+        self._path = path  # the CuPy module this one stands for
 
     def __getattr__(self, name):
         if name == "ndarray":
             return StrictArray
+        kind = cupy_api.module_member(self._path, name)  # AttributeError if CuPy lacks it
         attr = getattr(self._module, name)
         if isinstance(attr, types.ModuleType):
-            return _Namespace(attr)
-        if isinstance(attr, numpy.ufunc):
-            return _Ufunc(attr)
-        if isinstance(attr, type) or not callable(attr):
+            return _Namespace(attr, f"{self._path}.{name}")
+        if self._path == "cupy.random" and name in _Random.CLASSES:
+            return lambda *args, **kwargs: _Random(attr(*args, **kwargs), name)
+        if isinstance(attr, type) or not callable(attr) or kind == "other":
             return attr  # dtypes, classes and constants are shared with NumPy
+        keywords = cupy_api.function_keywords(self._path, name)
+        where = f"{self._path}.{name}"
+        if isinstance(attr, numpy.ufunc):
+            return _Ufunc(attr, keywords)
         allow_host = name in self._HOST_TO_DEVICE
-        where = f"{self._module.__name__}.{name}"
+        c_order = name in _C_ORDER_RESULTS
 
         def function(*args, **kwargs):
+            cupy_api.check_keywords(where, keywords, kwargs)
             if allow_host and args and not isinstance(args[0], StrictArray):
                 _transfer("host_to_device", where)
-            return _call(attr, args, kwargs, where, allow_host)
+            result = _call(attr, args, kwargs, where, allow_host, c_order)
+            if isinstance(result, (numpy.random.Generator, numpy.random.RandomState)):
+                result = _Random(result, type(result).__name__)  # default_rng, get_random_state
+            return result
         function.__name__ = name
         return function
 
@@ -254,16 +297,48 @@ class _Namespace:
 
 
 class _Ufunc:
-    def __init__(self, ufunc):
+    def __init__(self, ufunc, keywords):
         self._ufunc = ufunc
+        self._keywords = keywords
         self.__name__ = ufunc.__name__
 
     def __call__(self, *args, **kwargs):
-        return _call(self._ufunc, args, kwargs, f"numpy.{self.__name__}")
+        cupy_api.check_keywords(f"cupy.{self.__name__}", self._keywords, kwargs)
+        return _call_ufunc(self._ufunc, args, kwargs)
 
     def __getattr__(self, method):  # reduce, accumulate, at, outer
+        keywords = cupy_api.ufunc_method_keywords(self.__name__, method)
         func = getattr(self._ufunc, method)
-        return lambda *args, **kwargs: _call(func, args, kwargs, f"numpy.{self.__name__}.{method}")
+        where = f"cupy.{self.__name__}.{method}"
+
+        def call(*args, **kwargs):
+            cupy_api.check_keywords(where, keywords, kwargs)
+            return _call(func, args, kwargs, where, c_order=True)
+        return call
+
+
+class _Random:
+    """A NumPy random generator that offers only what CuPy's Generator or RandomState offers
+    (CuPy's Generator has no normal, permutation or choice), and draws strict arrays."""
+
+    CLASSES = ("Generator", "RandomState")
+
+    def __init__(self, generator, cls):
+        self._generator = generator
+        self._cls = cls
+
+    def __getattr__(self, name):
+        keywords = cupy_api.random_method_keywords(self._cls, name)  # AttributeError if absent
+        method = getattr(self._generator, name)
+        where = f"cupy.random.{self._cls}.{name}"
+
+        def call(*args, **kwargs):
+            cupy_api.check_keywords(where, keywords, kwargs)
+            return _call(method, args, kwargs, where)
+        return call
+
+    def __repr__(self):
+        return f"<strict stand-in for cupy.random.{self._cls}>"
 
 
 xp = _Namespace(numpy)
