@@ -18,7 +18,7 @@ See ``docs/08_gan_objectives.md``.
 import math
 
 from .. import backend
-from ..autograd import Tensor
+from ..autograd import Tensor, DEFAULT_DTYPE
 from ..creation import rand
 from ..nn import Module, Sequential, Linear, LeakyReLU
 from ..ops import cross_entropy, concat, exp, mean
@@ -29,6 +29,7 @@ def sample_codes(n, num_categories=10, num_continuous=2, dtype=None, device=None
     """(labels, codes): labels (N,) uniform in {0..K-1} and the G input part (N, K + C):
     one-hot labels followed by continuous codes ~ U(-1, 1)."""
     rng = generator or backend.np.random.default_rng()
+    dtype = dtype or DEFAULT_DTYPE
     labels = rng.integers(0, num_categories, size=n)
     one_hot = backend.np.eye(num_categories)[labels]
     parts = [Tensor(backend.to_device(one_hot, device or backend.get_default_device(), dtype))]
