@@ -111,9 +111,10 @@ def test_info_loss_is_cross_entropy_plus_gaussian_nll(device):
     gradgradcheck(lambda a, m, s: infogan.info_loss(a, labels, m, s, c), [logits, mu, log_std])
 
 
-def test_sample_codes_and_q_head_shapes():
+def test_sample_codes_and_q_head_shapes(device):
     rng = np.random.default_rng(0)
-    labels, codes = infogan.sample_codes(500, 3, 2, generator=rng)
+    labels, codes = infogan.sample_codes(500, 3, 2, device=device, generator=rng)
+    assert labels.device == codes.device == device
     assert codes.shape == (500, 5) and labels.shape == (500,)
     assert np.array_equal(codes.numpy()[:, :3].argmax(1), labels.numpy())
     assert np.all(np.abs(codes.numpy()[:, 3:]) <= 1) and set(labels.numpy()) == {0, 1, 2}

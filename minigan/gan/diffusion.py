@@ -22,41 +22,44 @@ feeds t to D; `diffuse` returns t for a D that takes it. See ``docs/08_gan_objec
 """
 from .. import backend
 from ..autograd import Tensor
-from ..creation import randn
+from ..creation import rand, randn
 
 
 def alpha_bar(T, beta_start=1e-4, beta_end=0.02):
-    """abar_1..abar_T for a linear beta schedule over T steps (host array, shape (T,))."""
+    """abar_1..abar_T for a linear beta schedule over T steps (a small host table, (T,))."""
     np = backend.np
     betas = np.linspace(beta_start, beta_end, int(T)) if T > 1 else np.array([beta_start])
     return np.cumprod(1.0 - betas)
 
 
-def sample_timesteps(n, T, schedule="priority", generator=None):
-    """n timesteps in {1, ..., T} (host int array): "uniform" or "priority" (p(t) ~ t)."""
-    np = backend.np
-    rng = generator or np.random.default_rng()
-    t = np.arange(1, int(T) + 1)
+def sample_timesteps(n, T, schedule="priority", generator=None, device=None):
+    """n timesteps in {1, ..., T}, an integer array on ``device``: "uniform", or "priority"
+    with p(t) = t / sum_s s. Drawn by inverting the CDF of a uniform u (so any generator
+    `minigan.rand` takes will do): uniform t = floor(u T) + 1; priority, whose CDF is
+    F(t) = t (t + 1) / (T (T + 1)), the smallest t with F(t) >= u."""
+    T = int(T)
+    u = rand(n, dtype="float64", device=device, generator=generator).data
+    xp = backend.get_array_module(u)
     if schedule == "uniform":
-        p = None
+        t = xp.floor(u * T) + 1
     elif schedule == "priority":
-        p = t / t.sum()
+        t = xp.ceil((xp.sqrt(1.0 + 4.0 * u * T * (T + 1)) - 1.0) / 2.0)
     else:
         raise ValueError(f"sample_timesteps: schedule must be 'uniform' or 'priority', "
                          f"got {schedule!r}")
-    return rng.choice(t, size=n, p=p)
+    return xp.clip(t, 1, T).astype("int64")
 
 
 def diffuse(x, t, T, sigma=0.05, beta_start=1e-4, beta_end=0.02, noise=None, generator=None):
-    """y = sqrt(abar_t) x + sqrt(1 - abar_t) sigma eps, one t per sample (host ints, (N,)).
+    """y = sqrt(abar_t) x + sqrt(1 - abar_t) sigma eps, one t per sample ((N,) integers, an
+    array on x's device or a host array).
 
     Differentiable in x (so G's gradient passes through); ``noise`` may be given for tests.
     """
-    a = alpha_bar(T, beta_start, beta_end)[backend.np.asarray(t) - 1]
-    shape = (x.shape[0],) + (1,) * (x.ndim - 1)
-    scale = Tensor(backend.to_device(backend.np.sqrt(a).reshape(shape), x.device, x.dtype))
-    spread = Tensor(backend.to_device((sigma * backend.np.sqrt(1.0 - a)).reshape(shape),
-                                      x.device, x.dtype))
+    xp = backend.xp_for(x.device)
+    table = backend.to_device(alpha_bar(T, beta_start, beta_end), x.device, x.dtype)
+    a = table[backend.to_device(t, x.device) - 1].reshape((x.shape[0],) + (1,) * (x.ndim - 1))
+    scale, spread = Tensor(xp.sqrt(a)), Tensor(sigma * xp.sqrt(1.0 - a))
     if noise is None:
         noise = randn(*x.shape, dtype=x.dtype, device=x.device, generator=generator)
     return scale * x + spread * noise
@@ -88,7 +91,7 @@ class DiffusionNoise:
 
     def __call__(self, x, generator=None):
         """(y, t): x diffused at timesteps t ~ p_pi on {1, ..., current_T}."""
-        t = sample_timesteps(x.shape[0], self.current_T, self.schedule, generator)
+        t = sample_timesteps(x.shape[0], self.current_T, self.schedule, generator, x.device)
         return diffuse(x, t, self.current_T, self.sigma, self.beta_start, self.beta_end,
                        generator=generator), t
 

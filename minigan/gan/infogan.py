@@ -18,7 +18,7 @@ See ``docs/08_gan_objectives.md``.
 import math
 
 from .. import backend
-from ..autograd import Tensor, DEFAULT_DTYPE
+from ..autograd import DEFAULT_DTYPE, Tensor
 from ..creation import rand
 from ..nn import Module, Sequential, Linear, LeakyReLU
 from ..ops import cross_entropy, concat, exp, mean
@@ -27,17 +27,18 @@ from ..ops import cross_entropy, concat, exp, mean
 def sample_codes(n, num_categories=10, num_continuous=2, dtype=None, device=None,
                  generator=None):
     """(labels, codes): labels (N,) uniform in {0..K-1} and the G input part (N, K + C):
-    one-hot labels followed by continuous codes ~ U(-1, 1)."""
-    rng = generator or backend.np.random.default_rng()
+    one-hot labels followed by continuous codes ~ U(-1, 1). ``generator``: any generator
+    `minigan.rand` takes; everything is drawn on ``device``."""
     dtype = dtype or DEFAULT_DTYPE
-    labels = rng.integers(0, num_categories, size=n)
-    one_hot = backend.np.eye(num_categories)[labels]
-    parts = [Tensor(backend.to_device(one_hot, device or backend.get_default_device(), dtype))]
+    u = rand(n, dtype="float64", device=device, generator=generator).data
+    xp = backend.get_array_module(u)
+    labels = xp.minimum(xp.floor(u * num_categories), num_categories - 1).astype("int64")
+    parts = [Tensor(xp.eye(num_categories, dtype=dtype)[labels])]
     if num_continuous:
         parts.append(2.0 * rand(n, num_continuous, dtype=dtype, device=device,
-                                generator=rng) - 1.0)
+                                generator=generator) - 1.0)
     codes = concat(parts, dim=1) if len(parts) > 1 else parts[0]
-    return Tensor(backend.to_device(labels, codes.device)), codes
+    return Tensor(labels), codes
 
 
 class QHead(Module):
