@@ -250,3 +250,86 @@ def test_skip_d_update_and_the_trainer_option():
     before = snapshot(trainer.D)
     history = trainer.fit(ring_batches(), 2)
     assert not same(before, snapshot(trainer.D)) and history[0]["d_skipped"] == 0.0
+
+
+# ------------------------------------------------------- the remedies as trainers, end to end
+from minigan.gan import (UnrolledGANTrainer, ModeSeekingTrainer, InfoGANTrainer, EBGANTrainer,  # noqa: E402
+                         BEGANTrainer, DiffusionGANTrainer, DiffusionNoise, AutoencoderDiscriminator,
+                         QHead)
+from test_gan_trainer import ring_batches, snapshot, same  # noqa: E402
+
+
+def _players(nz=2, d=None, seed=0):
+    minigan.manual_seed(seed)
+    G = MLPGenerator(nz=nz, hidden=16, num_layers=2)
+    D = d() if d else MLPDiscriminator(hidden=16, num_layers=2)
+    return G, D, optim.Adam(G.parameters(), lr=2e-3), optim.Adam(D.parameters(), lr=2e-3)
+
+
+@pytest.mark.parametrize("cls, option", [(UnrolledGANTrainer, {"unrolled_steps": 0}),
+                                         (ModeSeekingTrainer, {"ms_weight": 0.0})])
+def test_remedy_trainers_switched_off_are_the_plain_trainer(cls, option):
+    plain = GANTrainer(*_players(), seed=0, num_samples=8)
+    remedy = cls(*_players(), seed=0, num_samples=8, **option)
+    plain.fit(ring_batches(), 3), remedy.fit(ring_batches(), 3)
+    assert same(snapshot(plain.G), snapshot(remedy.G)) and same(snapshot(plain.D), snapshot(remedy.D))
+
+
+@pytest.mark.parametrize("cls, option", [(UnrolledGANTrainer, {"unrolled_steps": 3,
+                                                               "unrolled_lr": 0.1}),
+                                         (ModeSeekingTrainer, {"ms_weight": 1.0})])
+def test_remedy_trainers_switched_on_change_the_generator_update(cls, option):
+    plain = GANTrainer(*_players(), seed=0, num_samples=8)
+    remedy = cls(*_players(), seed=0, num_samples=8, **option)
+    plain.fit(ring_batches(), 3)
+    history = remedy.fit(ring_batches(), 3)
+    assert not same(snapshot(plain.G), snapshot(remedy.G))
+    assert all(np.isfinite(row["loss_G"]) for row in history)
+
+
+def test_infogan_trainer_feeds_codes_to_g_and_trains_q():
+    G, D, _, d_opt = _players(nz=2 + 3 + 1)
+    q = QHead(16, num_categories=3, num_continuous=1, hidden=8)
+    g_opt = optim.Adam(list(G.parameters()) + list(q.parameters()), lr=2e-3)
+    trainer = InfoGANTrainer(G, D, g_opt, d_opt, q, seed=0, num_samples=8)
+    before = snapshot(q)
+    history = trainer.fit(ring_batches(), 3)
+    assert not same(before, snapshot(q)) and all(np.isfinite(r["loss_G"]) for r in history)
+    z = trainer.noise(5)
+    labels, continuous = trainer.last_codes
+    assert z.shape == (5, 6) and np.array_equal(z.numpy()[:, 2:5].argmax(1), labels.numpy())
+    assert np.array_equal(z.numpy()[:, 5:], continuous.numpy())
+
+
+def test_ebgan_trainer_runs_on_energies():
+    G, D, g_opt, d_opt = _players(d=lambda: AutoencoderDiscriminator(2, 16, 4))
+    history = EBGANTrainer(G, D, g_opt, d_opt, margin=1.0, pt_weight=0.1, num_samples=8).fit(
+        ring_batches(), 3)
+    assert all(np.isfinite(r["loss_D"]) and r["D(x)"] >= 0 for r in history)
+
+
+def test_began_trainer_moves_k_with_the_logged_energies_and_resumes():
+    G, D, g_opt, d_opt = _players(d=lambda: AutoencoderDiscriminator(2, 16, 4, p=1))
+    trainer = BEGANTrainer(G, D, g_opt, d_opt, gamma=0.5, lambda_k=0.1, num_samples=8)
+    k = 0.0
+    for row in trainer.fit(ring_batches(), 4):
+        balance = 0.5 * row["D(x)"] - row["D(G(z))"]
+        k = min(1.0, max(0.0, k + 0.1 * balance))
+        assert row["k"] == pytest.approx(k) and row["M_global"] == pytest.approx(
+            row["D(x)"] + abs(balance))
+    state = trainer.state_dict()
+    fresh = BEGANTrainer(*_players(d=lambda: AutoencoderDiscriminator(2, 16, 4, p=1)),
+                         num_samples=8)
+    fresh.load_state_dict(state)
+    assert fresh.equilibrium.k == trainer.equilibrium.k
+
+
+def test_diffusion_trainer_diffuses_d_inputs_and_adapts_t():
+    noise = DiffusionNoise(t_min=5, t_max=100, t_init=10, step=5.0, interval=1, d_target=-2.0)
+    trainer = DiffusionGANTrainer(*_players(), diffusion=noise, num_samples=8)
+    history = trainer.fit(ring_batches(), 3)
+    # d_target = -2 < any r_d: T grows by 5 at each D loss, one per step (n_critic = 1)
+    assert [row["T"] for row in history] == [15.0, 20.0, 25.0]
+    fresh = DiffusionGANTrainer(*_players(), num_samples=8)
+    fresh.load_state_dict(trainer.state_dict())
+    assert fresh.diffusion.current_T == 25

@@ -16,11 +16,14 @@ from .penalties import clip_weights, gradient_penalty, r1_penalty, lazy_r1_gamma
 from .fgan import F_DIVERGENCES, FDivergence, get_f_divergence, fgan_d_loss, fgan_g_loss
 from .mmd import mixture_rbf_kernel, mmd2_unbiased, mmd_d_loss, mmd_g_loss
 from .energy import (AutoencoderDiscriminator, ebgan_d_loss, ebgan_g_loss, pulling_away_term,
-                     BEGANEquilibrium)
-from .diffusion import DiffusionNoise, alpha_bar, diffuse, sample_timesteps
-from .unrolled import parameters_replaced, unroll_discriminator, unrolled_g_loss
-from .infogan import QHead, sample_codes, info_loss, mutual_information_bound
-from .mode_seeking import mode_seeking_loss
+                     BEGANEquilibrium, EBGANTrainer, BEGANTrainer)
+from .diffusion import (DiffusionNoise, DiffusionGANTrainer, alpha_bar, diffuse,
+                        sample_timesteps)
+from .unrolled import (parameters_replaced, unroll_discriminator, unrolled_g_loss,
+                       UnrolledGANTrainer)
+from .infogan import (QHead, sample_codes, info_loss, mutual_information_bound,
+                      InfoGANTrainer)
+from .mode_seeking import mode_seeking_loss, ModeSeekingTrainer
 from .pacgan import pack, PackedDiscriminator
 from .tricks import (add_instance_noise, instance_noise_std, feature_matching_loss,
                      minibatch_stddev, MinibatchStdDev, HistoricalAverage, skip_d_update)

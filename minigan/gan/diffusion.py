@@ -18,11 +18,13 @@ The length T of the chain adapts to how much D overfits (Sec. 3.3): every few mi
     T  <- clip(T + sign(r_d - d_target) * C, T_min, T_max),    d_target = 0.6,
 
 so a D that is too sure of the real data (r_d > d_target) gets more noise. The paper also
-feeds t to D; `diffuse` returns t for a D that takes it. See ``docs/08_gan_objectives.md``.
+feeds t to D; `DiffusionNoise` returns t for a D that takes it (`DiffusionGANTrainer` trains
+with a D that does not). See ``docs/08_gan_objectives.md``.
 """
 from .. import backend
 from ..autograd import Tensor
 from ..creation import rand, randn
+from .trainer import GANTrainer
 
 
 def alpha_bar(T, beta_start=1e-4, beta_end=0.02):
@@ -80,8 +82,9 @@ class DiffusionNoise:
         self.T = float(t_min if t_init is None else t_init)
         self.sigma, self.beta_start, self.beta_end = sigma, beta_start, beta_end
         self.d_target, self.step, self.interval, self.schedule = d_target, step, interval, schedule
-        self._signs, self._count = 0.0, 0  # sum of sign(D(y_real)) since the last update
-        self._updates = 0
+        # sum of sign(D(y_real)) since T last moved: on the device, plus a host part that a
+        # loaded checkpoint brings
+        self._signs, self._host_signs, self._count, self._updates = None, 0.0, 0, 0
         self.r_d = 0.0
 
     @property
@@ -97,24 +100,57 @@ class DiffusionNoise:
 
     def update(self, real_logits):
         """Accumulate sign(D(y_real)); every ``interval`` calls set r_d to their mean and move
-        T by sign(r_d - d_target) * step, within [t_min, t_max]. Returns the current T."""
+        T by sign(r_d - d_target) * step, within [t_min, t_max]. Returns the current T.
+        The sum stays on the device until then: one transfer per ``interval`` calls."""
         data = real_logits.detach().data
-        xp = backend.get_array_module(data)
-        self._signs += float(xp.sign(data).sum())
+        signs = backend.get_array_module(data).sign(data).sum()
+        self._signs = signs if self._signs is None else self._signs + signs
         self._count += data.size
         self._updates += 1
         if self._updates % self.interval == 0:
-            self.r_d = self._signs / self._count
+            self.r_d = self._sign_sum() / self._count
             direction = (self.r_d > self.d_target) - (self.r_d < self.d_target)
             self.T = min(float(self.t_max), max(float(self.t_min), self.T + direction * self.step))
-            self._signs, self._count = 0.0, 0
+            self._signs, self._host_signs, self._count = None, 0.0, 0
         return self.current_T
 
+    def _sign_sum(self):
+        device_part = 0.0 if self._signs is None else float(backend.to_numpy(self._signs))
+        return self._host_signs + device_part
+
     def state_dict(self):
-        return {"T": self.T, "r_d": self.r_d, "signs": self._signs, "count": self._count,
+        return {"T": self.T, "r_d": self.r_d, "signs": self._sign_sum(), "count": self._count,
                 "updates": self._updates}
 
     def load_state_dict(self, state):
         self.T, self.r_d = float(state["T"]), float(state["r_d"])
-        self._signs, self._count = float(state["signs"]), int(state["count"])
-        self._updates = int(state["updates"])
+        self._signs, self._host_signs = None, float(state["signs"])
+        self._count, self._updates = int(state["count"]), int(state["updates"])
+
+
+class DiffusionGANTrainer(GANTrainer):
+    """`GANTrainer` whose D sees only diffused inputs, real and fake, in both steps (on top of
+    any instance noise), with T adapted from D's real logits after every D loss. Logs "T"."""
+
+    def __init__(self, *args, diffusion=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.diffusion = diffusion or DiffusionNoise()
+
+    def _with_noise(self, x):
+        return self.diffusion(super()._with_noise(x), self.rng)[0]
+
+    def discriminator_loss(self, real_out, fake_out):
+        self.diffusion.update(real_out)
+        return super().discriminator_loss(real_out, fake_out)
+
+    def d_step(self, real, fake, labels=None):
+        log = super().d_step(real, fake, labels)
+        log["T"] = float(self.diffusion.current_T)
+        return log
+
+    def state_dict(self):
+        return {**super().state_dict(), "diffusion": self.diffusion.state_dict()}
+
+    def load_state_dict(self, state):
+        super().load_state_dict(state)
+        self.diffusion.load_state_dict(state["diffusion"])

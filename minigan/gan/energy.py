@@ -21,13 +21,17 @@ BEGAN (Berthelot, Schumm & Metz 2017, Sec. 3.3-3.4.1), with L(v) = E|v - Dec(Enc
 
 k_t is a proportional controller that keeps E L(G(z)) = gamma E L(x): gamma (the
 "diversity ratio", 0.3 to 0.7) trades diversity for quality, lambda_k = 0.001 is its gain.
-M_global falls as training converges, a loss curve that can be trusted. See
+M_global falls as training converges, a loss curve that can be trusted. `EBGANTrainer` and
+`BEGANTrainer` train with them. See
 ``docs/08_gan_objectives.md``.
 """
 import math
 
+from ..autograd import Tensor
 from ..nn import Module, Sequential, Linear, ELU
 from ..ops import abs, relu, mean, reshape, sqrt
+from .objectives import Objective
+from .trainer import GANTrainer
 
 
 class AutoencoderDiscriminator(Module):
@@ -113,8 +117,9 @@ class BEGANEquilibrium:
 
     def update(self, real, fake):
         """k_{t+1} = clip(k_t + lambda_k (gamma L(x) - L(G(z))), 0, 1); returns
-        {"k": k_{t+1}, "M_global": L(x) + |gamma L(x) - L(G(z))|} as Python floats."""
-        real_loss, fake_loss = float(mean(real.detach()).item()), float(mean(fake.detach()).item())
+        {"k": k_{t+1}, "M_global": L(x) + |gamma L(x) - L(G(z))|} as Python floats.
+        ``real`` and ``fake``: the energies (Tensors) or their means L(x), L(G(z)) (floats)."""
+        real_loss, fake_loss = _mean_value(real), _mean_value(fake)
         balance = self.gamma * real_loss - fake_loss
         self.k = min(1.0, max(0.0, self.k + self.lambda_k * balance))
         return {"k": self.k, "M_global": real_loss + math.fabs(balance)}
@@ -124,3 +129,53 @@ class BEGANEquilibrium:
 
     def load_state_dict(self, state):
         self.k = float(state["k"])
+
+
+def _mean_value(energies):
+    return float(mean(energies.detach()).item()) if isinstance(energies, Tensor) else float(energies)
+
+
+# ------------------------------------------------------------------------------ trainers
+class EBGANTrainer(GANTrainer):
+    """`GANTrainer` with EBGAN's losses (margin ``margin``) and, on G's side, the
+    pulling-away term on D's codes of the fakes, weight ``pt_weight`` (0.1 in the paper).
+    ``discriminator`` is an `AutoencoderDiscriminator` (its outputs are energies)."""
+
+    def __init__(self, generator, discriminator, g_optimizer, d_optimizer, margin=1.0,
+                 pt_weight=0.1, **kwargs):
+        def d_loss(real, fake):
+            return ebgan_d_loss(real, fake, margin)
+        super().__init__(generator, discriminator, g_optimizer, d_optimizer,
+                         objective=Objective(d_loss, ebgan_g_loss, critic=True), **kwargs)
+        self.pt_weight = pt_weight
+
+    def generator_loss(self, fake_in, real, labels=None):
+        loss = super().generator_loss(fake_in, real, labels)
+        if self.pt_weight:
+            loss = loss + self.pt_weight * pulling_away_term(self._features(fake_in, labels))
+        return loss
+
+
+class BEGANTrainer(GANTrainer):
+    """`GANTrainer` with BEGAN's losses; after each D step k_t moves by the step's mean
+    energies (logged as D(x), D(G(z))), and "k" and "M_global" are logged. ``discriminator``
+    is an `AutoencoderDiscriminator` with p = 1."""
+
+    def __init__(self, generator, discriminator, g_optimizer, d_optimizer, gamma=0.5,
+                 lambda_k=0.001, **kwargs):
+        self.equilibrium = BEGANEquilibrium(gamma, lambda_k)
+        objective = Objective(self.equilibrium.d_loss, self.equilibrium.g_loss, critic=True)
+        super().__init__(generator, discriminator, g_optimizer, d_optimizer, objective=objective,
+                         **kwargs)
+
+    def d_step(self, real, fake, labels=None):
+        log = super().d_step(real, fake, labels)
+        log.update(self.equilibrium.update(log["D(x)"], log["D(G(z))"]))
+        return log
+
+    def state_dict(self):
+        return {**super().state_dict(), "began": self.equilibrium.state_dict()}
+
+    def load_state_dict(self, state):
+        super().load_state_dict(state)
+        self.equilibrium.load_state_dict(state["began"])

@@ -13,15 +13,17 @@ small head on D's body features (`QHead`), so it costs little; both G and Q mini
 
 added with weight lambda (1 for categorical codes, as in the paper) to G's loss and to
 D's/Q's loss. H(c) = log K is a constant, so L_I = H(c) - (the categorical part of L_info).
-See ``docs/08_gan_objectives.md``.
+`InfoGANTrainer` trains G and Q on it in the G step, where D's body is frozen: a simpler
+variant of the paper, whose D body also learns from L_info. See ``docs/08_gan_objectives.md``.
 """
 import math
 
 from .. import backend
 from ..autograd import DEFAULT_DTYPE, Tensor
-from ..creation import rand
+from ..creation import rand, randn
 from ..nn import Module, Sequential, Linear, LeakyReLU
 from ..ops import cross_entropy, concat, exp, mean
+from .trainer import GANTrainer
 
 
 def sample_codes(n, num_categories=10, num_continuous=2, dtype=None, device=None,
@@ -75,3 +77,33 @@ def mutual_information_bound(cat_logits, labels, num_categories=None):
     H(c) = log K, reached when Q recovers c from x exactly."""
     k = num_categories or cat_logits.shape[1]
     return math.log(k) - cross_entropy(cat_logits, labels)
+
+
+class InfoGANTrainer(GANTrainer):
+    """`GANTrainer` whose G input is (z, one-hot c_cat, c_cont) and whose G loss adds
+    ``info_weight * info_loss`` of ``q_head`` on D's features of the fakes.
+
+    ``generator.nz`` counts the codes too (nz = noise + K + C); ``q_head``'s parameters must
+    be in ``g_optimizer`` (Q learns with G); ``continuous_weight`` scales the continuous
+    codes' part (the paper advises a smaller weight for them). `noise` also stores the codes
+    it drew in ``last_codes`` = (labels, continuous codes), to read which code made a sample.
+    """
+
+    def __init__(self, generator, discriminator, g_optimizer, d_optimizer, q_head,
+                 info_weight=1.0, continuous_weight=0.1, **kwargs):
+        self.Q, self.info_weight, self.continuous_weight = q_head, info_weight, continuous_weight
+        super().__init__(generator, discriminator, g_optimizer, d_optimizer, **kwargs)
+
+    def noise(self, n):
+        k, c = self.Q.num_categories, self.Q.num_continuous
+        z = randn(n, self.nz - k - c, dtype=self.dtype, device=self.device, generator=self.rng)
+        labels, codes = sample_codes(n, k, c, self.dtype, self.device, generator=self.rng)
+        self.last_codes = (labels, codes[:, k:] if c else None)
+        return concat([z, codes], dim=1)
+
+    def generator_loss(self, fake_in, real, labels=None):
+        loss = super().generator_loss(fake_in, real, labels)
+        cat, mu, log_std = self.Q(self._features(fake_in, labels))
+        code_labels, continuous = self.last_codes
+        return loss + self.info_weight * info_loss(cat, code_labels, mu, log_std, continuous,
+                                                   self.continuous_weight)

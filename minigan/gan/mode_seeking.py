@@ -8,9 +8,10 @@ codes are (Mao et al. 2019, Sec. 3.2):
     L_G  = L_G^ori + lambda_ms L_ms
 
 so G pays most where the ratio is small: where nearby-and-far codes collapse to one mode.
-See ``docs/08_gan_objectives.md``.
+`ModeSeekingTrainer` adds it to G's loss, pairing the two halves of each fake batch. See ``docs/08_gan_objectives.md``.
 """
 from ..ops import abs, mean
+from .trainer import GANTrainer
 
 
 def mode_seeking_loss(fake1, fake2, z1, z2, eps=1e-5):
@@ -22,3 +23,22 @@ def mode_seeking_loss(fake1, fake2, z1, z2, eps=1e-5):
                          f"match in pairs")
     ratio = mean(abs(fake1 - fake2)) / mean(abs(z1.detach() - z2.detach()))
     return 1.0 / (ratio + eps)
+
+
+class ModeSeekingTrainer(GANTrainer):
+    """`GANTrainer` with ``ms_weight * mode_seeking_loss`` added to G's loss, the first half
+    of each fake batch against the second half (and their codes z)."""
+
+    def __init__(self, *args, ms_weight=1.0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.ms_weight = ms_weight
+
+    def noise(self, n):
+        self.last_noise = super().noise(n)  # the z of the fakes the G step will see
+        return self.last_noise
+
+    def generator_loss(self, fake_in, real, labels=None):
+        loss = super().generator_loss(fake_in, real, labels)
+        half, z = fake_in.shape[0] // 2, self.last_noise
+        return loss + self.ms_weight * mode_seeking_loss(fake_in[:half], fake_in[half:2 * half],
+                                                         z[:half], z[half:2 * half])

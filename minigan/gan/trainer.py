@@ -161,6 +161,23 @@ class GANTrainer:
             raise NonFiniteLossError(self.step, loss_name, log[loss_name])
         return log
 
+    # ------------------------------------------------------------------------ the losses
+    # The two players' losses, as methods: the remedies of unrolled.py, mode_seeking.py,
+    # infogan.py, energy.py and diffusion.py are trainers that override them.
+    def discriminator_loss(self, real_out, fake_out):
+        """L_D from D's outputs on the (noised) real and fake batches."""
+        if self.real_label != 1.0:
+            return minimax_d_loss(real_out, fake_out, real_label=self.real_label)
+        return self.objective.d_loss(real_out, fake_out)
+
+    def generator_loss(self, fake_in, real, labels=None):
+        """L_G for a (noised) fake batch that keeps its graph back to G; D is frozen."""
+        fake_out = self._call(self.D, fake_in, labels)
+        real_out = None
+        if self.objective.g_needs_real:
+            real_out = self._call(self.D, self._with_noise(real), labels)
+        return self.objective.g_loss(fake_out, real_out)
+
     # ------------------------------------------------------------------------ the updates
     def d_step(self, real, fake, labels=None):
         """One D update on a real batch and a generated batch (detached here: no gradient
@@ -169,10 +186,7 @@ class GANTrainer:
         real_in, fake_in = self._with_noise(real), self._with_noise(fake.detach())
         real_out = self._call(self.D, real_in, labels)
         fake_out = self._call(self.D, fake_in, labels)
-        if self.real_label != 1.0:
-            loss = minimax_d_loss(real_out, fake_out, real_label=self.real_label)
-        else:
-            loss = self.objective.d_loss(real_out, fake_out)
+        loss = self.discriminator_loss(real_out, fake_out)
         numbers = {"D(x)": self._mean_output(real_out), "D(G(z))": self._mean_output(fake_out)}
         if self.gp_weight:
             gp = gradient_penalty(lambda x: self._call(self.D, x, labels), real_in, fake_in,
@@ -210,11 +224,7 @@ class GANTrainer:
                 loss = feature_matching_loss(self._features(self._with_noise(real), labels),
                                              self._features(fake_in, labels))
             else:
-                fake_out = self._call(self.D, fake_in, labels)
-                real_out = None
-                if self.objective.g_needs_real:
-                    real_out = self._call(self.D, self._with_noise(real), labels)
-                loss = self.objective.g_loss(fake_out, real_out)
+                loss = self.generator_loss(fake_in, real, labels)
             if self.historical:
                 loss = loss + self.historical["G"].penalty()
             value = self._fetch({"loss_G": loss}, "loss_G")["loss_G"]

@@ -16,11 +16,12 @@ mode is answered by D at once, so it stops paying). It needs gradients through t
 steps, i.e. each step's gradient recorded with ``grad(..., create_graph=True)``, the double
 backward that WGAN-GP also uses. Only G is updated with it; D's real update is the usual
 single step. The unrolled steps here are plain SGD (the paper's form; its experiments
-differentiate through Adam). See ``docs/08_gan_objectives.md``.
+differentiate through Adam). `UnrolledGANTrainer` trains with it. See ``docs/08_gan_objectives.md``.
 """
 import contextlib
 
 from ..autograd import Tensor, grad
+from .trainer import GANTrainer
 
 
 @contextlib.contextmanager
@@ -71,3 +72,21 @@ def unrolled_g_loss(discriminator, objective, real, fake, steps=5, lr=1e-3):
     with parameters_replaced(discriminator, params):
         real_out = discriminator(real) if objective.g_needs_real else None
         return objective.g_loss(discriminator(fake), real_out)
+
+
+class UnrolledGANTrainer(GANTrainer):
+    """`GANTrainer` whose G step trains against D unrolled by ``unrolled_steps`` SGD steps of
+    learning rate ``unrolled_lr`` (None: D's optimizer's learning rate). The paper uses 5 to
+    10 steps. Penalties and clipping are not part of the unrolled steps, only the objective's
+    D loss; unconditional GANs only."""
+
+    def __init__(self, *args, unrolled_steps=5, unrolled_lr=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.num_classes:
+            raise ValueError("UnrolledGANTrainer: conditional GANs are not supported")
+        self.unrolled_steps = unrolled_steps
+        self.unrolled_lr = unrolled_lr or self.d_optimizer.param_groups[0]["lr"]
+
+    def generator_loss(self, fake_in, real, labels=None):
+        return unrolled_g_loss(self.D, self.objective, self._with_noise(real), fake_in,
+                               self.unrolled_steps, self.unrolled_lr)
