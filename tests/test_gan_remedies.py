@@ -3,6 +3,7 @@ unrolled generator gradient is the derivative of the loss after k D steps, InfoG
 tight for a perfect Q, the mode-seeking loss rewards spread, packing groups samples, lazy R1
 and D skipping happen on the right steps. See docs/08_gan_objectives.md."""
 import copy
+import pathlib
 import math
 
 import numpy as np
@@ -333,3 +334,23 @@ def test_diffusion_trainer_diffuses_d_inputs_and_adapts_t():
     fresh = DiffusionGANTrainer(*_players(), num_samples=8)
     fresh.load_state_dict(trainer.state_dict())
     assert fresh.diffusion.current_T == 25
+
+
+@pytest.mark.parametrize("flags", [
+    ["--loss", "logistic", "--r1", "0.1", "--r1-interval", "4"], ["--loss", "fgan-js"],
+    ["--loss", "mmd"], ["--pack", "4"], ["--d-skip", "0.3"], ["--unrolled", "2"],
+    ["--mode-seeking", "1"], ["--infogan", "8"], ["--ebgan", "1"], ["--began", "0.5"],
+    ["--diffusion", "50"]])
+def test_toy_example_runs_every_new_configuration(tmp_path, monkeypatch, flags):
+    monkeypatch.syspath_prepend(str(pathlib.Path(__file__).resolve().parent.parent))
+    from examples import toy_2d
+    metrics = toy_2d.main(["--steps", "2", "--hidden", "8", "--batch-size", "32",
+                           "--samples-out", str(tmp_path / "points.npy"), *flags])
+    assert np.load(tmp_path / "points.npy").shape == (2500, 2) and "modes_covered" in metrics
+
+
+def test_toy_example_takes_one_remedy_at_a_time(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(pathlib.Path(__file__).resolve().parent.parent))
+    from examples import toy_2d
+    with pytest.raises(SystemExit, match="at most one"):
+        toy_2d.main(["--samples-out", str(tmp_path / "p.npy"), "--unrolled", "2", "--began", "0.5"])
