@@ -133,7 +133,8 @@ def make_trainer(args, G, D, g_opt, d_opt, **options):
     """GANTrainer, or the trainer of the one remedy asked for."""
     chosen = [name for name in REMEDIES if getattr(args, name) is not None]
     if len(chosen) > 1:
-        raise SystemExit(f"choose at most one of --{', --'.join(n.replace('_', '-') for n in chosen)}")
+        flags = ", ".join("--" + name.replace("_", "-") for name in chosen)
+        raise SystemExit(f"choose at most one of {flags}")
     if args.unrolled:
         return UnrolledGANTrainer(G, D, g_opt, d_opt, unrolled_steps=args.unrolled,
                                   unrolled_lr=args.unrolled_lr, **options)

@@ -13,10 +13,13 @@ from hypothesis import given, settings, strategies as st
 import minigan
 from minigan import nn, optim
 from minigan.gan import (OBJECTIVES, GANTrainer, MLPGenerator, MLPDiscriminator, lazy_r1_gamma,
-                         skip_d_update)
+                         skip_d_update, UnrolledGANTrainer, ModeSeekingTrainer, InfoGANTrainer,
+                         EBGANTrainer, BEGANTrainer, DiffusionGANTrainer, DiffusionNoise,
+                         AutoencoderDiscriminator, QHead)
 from minigan.gan import unrolled, infogan, mode_seeking, pacgan
 from minigan.testing.gradcheck import gradcheck, gradgradcheck
 from strategies import arrays, make_tensor
+from test_gan_trainer import make_trainer, ring_batches, snapshot, same
 
 
 # ----------------------------------------------------------------------------- Unrolled GAN
@@ -68,6 +71,23 @@ def test_unrolled_loss_second_order_gradients():
     real, z = minigan.tensor(rng.normal(size=(3, 2))), minigan.tensor(rng.normal(size=(3, 2)))
     W = minigan.tensor(rng.normal(size=(2, 2)), requires_grad=True)
     gradgradcheck(lambda W: unrolled.unrolled_g_loss(D, objective, real, z @ W, 1, 0.5), [W])
+
+
+def test_a_few_generator_steps_lower_the_unrolled_loss():
+    objective, D = OBJECTIVES["ns"], _tiny_d()
+    rng = np.random.default_rng(2)
+    real, z = minigan.tensor(rng.normal(size=(8, 2))), minigan.tensor(rng.normal(size=(8, 2)))
+    W = minigan.tensor(rng.normal(size=(2, 2)), requires_grad=True)
+    opt = optim.Adam([W], lr=0.05)
+
+    def loss():
+        return unrolled.unrolled_g_loss(D, objective, real, z @ W, steps=3, lr=0.5)
+    first = loss().item()
+    for _ in range(10):
+        opt.zero_grad()
+        loss().backward()
+        opt.step()
+    assert loss().item() < first
 
 
 def test_parameters_replaced_restores_the_module():
@@ -151,7 +171,8 @@ def test_infogan_steps_raise_the_mutual_information_bound():
 # ------------------------------------------------------------------------- mode seeking
 def test_mode_seeking_loss_on_hand_computed_batches(device):
     z1 = make_tensor(np.array([[0.0, 0.0], [1.0, 1.0]]), device, requires_grad=False)
-    z2 = make_tensor(np.array([[1.0, 0.0], [1.0, 0.0]]), device, requires_grad=False)  # |dz| mean 1/2
+    # |z1 - z2| has mean 1/2
+    z2 = make_tensor(np.array([[1.0, 0.0], [1.0, 0.0]]), device, requires_grad=False)
     f1 = make_tensor(np.array([[1.0], [2.0]]), device)
     f2 = make_tensor(np.array([[3.0], [2.0]]), device)  # |df| mean 1
     assert mode_seeking.mode_seeking_loss(f1, f2, z1, z2, eps=0.0).item() == pytest.approx(0.5)
@@ -208,7 +229,8 @@ def test_packed_discriminator_scores_each_pack_and_trains():
     trainer = GANTrainer(G, D, optim.Adam(G.parameters(), lr=2e-3),
                          optim.Adam(D.parameters(), lr=2e-3), num_samples=8)
     rng = np.random.default_rng(0)
-    assert D(minigan.randn(32, 2)).shape == (8,) and D.features(minigan.randn(8, 2)).shape == (2, 16)
+    assert D(minigan.randn(32, 2)).shape == (8,)
+    assert D.features(minigan.randn(8, 2)).shape == (2, 16)
     history = trainer.fit((rng.normal(size=(32, 2)).astype(np.float32) for _ in range(10)), 10)
     assert all(np.isfinite(row["loss_D"]) for row in history)
     # D alone, on a fixed batch: it learns to tell packs of fakes from packs of data.
@@ -234,7 +256,6 @@ def test_lazy_r1_applies_every_interval_steps_scaled_by_the_interval():
 
 
 def test_trainer_lazy_r1_logs_the_penalty_on_scheduled_steps_only():
-    from test_gan_trainer import make_trainer, ring_batches
     trainer = make_trainer(objective="logistic", r1_gamma=1.0, r1_interval=3)
     history = trainer.fit(ring_batches(), 6)
     assert [("r1_penalty" in row) for row in history] == [True, False, False] * 2
@@ -242,7 +263,6 @@ def test_trainer_lazy_r1_logs_the_penalty_on_scheduled_steps_only():
 
 def test_skip_d_update_and_the_trainer_option():
     assert skip_d_update(0.2, 0.3) and not skip_d_update(0.4, 0.3) and not skip_d_update(0.0)
-    from test_gan_trainer import make_trainer, ring_batches, snapshot, same
     trainer = make_trainer(d_skip_below=100.0)  # every ns loss is below 100: D never moves
     before = snapshot(trainer.D)
     history = trainer.fit(ring_batches(), 3)
@@ -254,10 +274,6 @@ def test_skip_d_update_and_the_trainer_option():
 
 
 # ------------------------------------------------------- the remedies as trainers, end to end
-from minigan.gan import (UnrolledGANTrainer, ModeSeekingTrainer, InfoGANTrainer, EBGANTrainer,  # noqa: E402
-                         BEGANTrainer, DiffusionGANTrainer, DiffusionNoise, AutoencoderDiscriminator,
-                         QHead)
-from test_gan_trainer import ring_batches, snapshot, same  # noqa: E402
 
 
 def _players(nz=2, d=None, seed=0):
@@ -273,7 +289,8 @@ def test_remedy_trainers_switched_off_are_the_plain_trainer(cls, option):
     plain = GANTrainer(*_players(), seed=0, num_samples=8)
     remedy = cls(*_players(), seed=0, num_samples=8, **option)
     plain.fit(ring_batches(), 3), remedy.fit(ring_batches(), 3)
-    assert same(snapshot(plain.G), snapshot(remedy.G)) and same(snapshot(plain.D), snapshot(remedy.D))
+    assert same(snapshot(plain.G), snapshot(remedy.G))
+    assert same(snapshot(plain.D), snapshot(remedy.D))
 
 
 @pytest.mark.parametrize("cls, option", [(UnrolledGANTrainer, {"unrolled_steps": 3,

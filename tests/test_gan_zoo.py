@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import minigan
-from minigan import nn, optim
+from minigan import optim
 from minigan.gan import fgan, mmd, energy, diffusion
 from minigan.gan import MLPDiscriminator, MLPGenerator, OBJECTIVES
 from minigan.testing.gradcheck import gradcheck, gradgradcheck
@@ -91,7 +91,8 @@ def test_unknown_f_divergence_names_the_choices():
 @settings(max_examples=3)
 @given(data=st.data())
 def test_mmd_unbiased_estimator_matches_a_double_loop(device, data):
-    m, n, f = data.draw(st.integers(2, 5)), data.draw(st.integers(2, 5)), data.draw(st.integers(1, 3))
+    m, n = data.draw(st.integers(2, 5)), data.draw(st.integers(2, 5))
+    f = data.draw(st.integers(1, 3))
     x = data.draw(arrays((m, f), -3, 3))
     y = data.draw(arrays((n, f), -3, 3))
     value = mmd.mmd2_unbiased(make_tensor(x, device), make_tensor(y, device)).item()

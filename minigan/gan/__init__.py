@@ -3,8 +3,9 @@
 Read in this order: ``objectives.py`` (what each player minimises), ``penalties.py`` (keeping
 D smooth), the other objectives (``fgan.py``, ``mmd.py``, ``energy.py`` for EBGAN and BEGAN,
 ``diffusion.py``), the remedies for mode collapse (``unrolled.py``, ``infogan.py``,
-``mode_seeking.py``, ``pacgan.py``), ``tricks.py``, ``spectral_norm.py``, ``virtual_batchnorm.py``, ``ema.py``,
-``rejection.py``, ``models.py``, ``conditional.py``, and ``trainer.py`` (the loop).
+``mode_seeking.py``, ``pacgan.py``), ``tricks.py``, ``spectral_norm.py``,
+``virtual_batchnorm.py``, ``ema.py``, ``rejection.py``, ``models.py``, ``conditional.py``,
+and ``trainer.py`` (the loop; the remedies' trainers extend it).
 Docs: ``docs/08_gan_*.md``.
 """
 from .objectives import (OBJECTIVES, Objective, get_objective, minimax_d_loss, minimax_g_loss,

@@ -1,7 +1,7 @@
 """Diffusion-GAN (Wang, Zheng, He, Chen & Zhou 2022): show D diffused samples, not clean ones.
 
 Both real and generated samples go through the forward diffusion chain before D sees them
-(Wang et al. 2022, Sec. 3.1):
+(Wang et al. 2022):
 
     y = sqrt(abar_t) x + sqrt(1 - abar_t) sigma eps,    eps ~ N(0, I),
     abar_t = prod_{s <= t} (1 - beta_s),   beta_s linear from beta_1 = 1e-4 to beta_T = 0.02,
@@ -12,7 +12,8 @@ the supports of the two distributions overlap, so D cannot separate them perfect
 gradient stays informative; unlike a fixed noise level, several levels are mixed and the
 noise is differentiable in x, so G learns through it.
 
-The length T of the chain adapts to how much D overfits (Sec. 3.3): every few minibatches
+The length T of the chain adapts to how much D overfits ("adaptive diffusion"), every few
+minibatches:
 
     r_d = E_{y, t}[sign(D(y, t) - 1/2)]        on diffused *real* data (sign(logit) here),
     T  <- clip(T + sign(r_d - d_target) * C, T_min, T_max),    d_target = 0.6,

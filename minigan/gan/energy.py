@@ -2,7 +2,7 @@
 
 Data should get low energy, fakes high energy. Two objectives share that discriminator:
 
-EBGAN (Zhao, Mathieu & LeCun 2017, Sec. 2.1 and 2.4), margin m > 0:
+EBGAN (Zhao, Mathieu & LeCun 2017; its "repelling regularizer" f_PT), margin m > 0:
 
     L_D = E[D(x)] + E[max(0, m - D(G(z)))]          fakes need only reach energy m
     L_G = E[D(G(z))] + lambda_PT * f_PT(S)
@@ -132,7 +132,9 @@ class BEGANEquilibrium:
 
 
 def _mean_value(energies):
-    return float(mean(energies.detach()).item()) if isinstance(energies, Tensor) else float(energies)
+    if isinstance(energies, Tensor):
+        return float(mean(energies.detach()).item())
+    return float(energies)
 
 
 # ------------------------------------------------------------------------------ trainers

@@ -11,7 +11,7 @@ applies it to critic features f(x) with a mixture of Gaussian kernels
 
     k(a, b) = sum_sigma exp(-||a - b||^2 / (2 sigma^2)),   sigma in {1, 2, 4, 8, 16}
 
-(Li et al. 2017, Sec. 3 and Sec. 5): the critic maximises MMD^2_u(f(x), f(G(z))), the
+(Li et al. 2017): the critic maximises MMD^2_u(f(x), f(G(z))), the
 generator minimises it, and the critic's weights are clipped to [-c, c], c = 0.01 (the
 paper's Algorithm 1), which keeps f Lipschitz. The paper's critic is also an autoencoder, a
 regulariser left out here. See ``docs/08_gan_objectives.md``.

@@ -2,13 +2,14 @@
 
 A collapsed generator maps different latent codes z_1, z_2 to the same output. MSGAN adds
 to G's loss the inverse of how far apart two outputs are, relative to how far apart their
-codes are (Mao et al. 2019, Sec. 3.2):
+codes are (Mao et al. 2019):
 
     L_ms = 1 / ( d(G(z_1), G(z_2)) / d(z_1, z_2) + eps ),     d = mean absolute difference,
     L_G  = L_G^ori + lambda_ms L_ms
 
 so G pays most where the ratio is small: where nearby-and-far codes collapse to one mode.
-`ModeSeekingTrainer` adds it to G's loss, pairing the two halves of each fake batch. See ``docs/08_gan_objectives.md``.
+`ModeSeekingTrainer` adds it to G's loss, pairing the two halves of each fake batch.
+See ``docs/08_gan_objectives.md``.
 """
 from ..ops import abs, mean
 from .trainer import GANTrainer

@@ -1,7 +1,7 @@
 """PacGAN (Lin, Khetan, Fanti & Oh 2018): D judges m samples at once.
 
 Packing concatenates m samples from the same source (all real or all generated) into one
-input of D (Lin et al. 2018, Sec. 3): a (N, C, ...) batch becomes (N/m, m C, ...), samples
+input of D (Lin et al. 2018): a (N, C, ...) batch becomes (N/m, m C, ...), samples
 i m .. i m + m - 1 side by side along the channel (or feature) axis. A D that sees m samples
 together can tell that a collapsed G's samples look alike, so mode collapse is penalised;
 the paper shows packing turns the divergence between "m-fold product" distributions into a

@@ -69,7 +69,7 @@ def r1_penalty(discriminator, real, gamma=10.0):
 
 
 def lazy_r1_gamma(step, gamma, interval=16):
-    """Lazy regularisation (StyleGAN2, Karras et al. 2020, Sec. 3.1 and Appendix B): compute
+    """Lazy regularisation (StyleGAN2, Karras et al. 2020, Sec. 3.1): compute
     R1 only on every ``interval``-th D step and multiply its weight by ``interval``, so its
     average strength is unchanged while most D steps skip the double backward. Returns the
     gamma for D step number ``step`` (0 = skip R1 this step). StyleGAN2 uses interval 16."""
