@@ -24,7 +24,9 @@ from minigan import optim  # noqa: E402
 from minigan.data.toy import sample_toy, toy_modes, mode_coverage  # noqa: E402
 from minigan.gan import (GANTrainer, MLPGenerator, MLPDiscriminator, ReferenceBatch,  # noqa: E402
                          ConditionalMLPGenerator, ConditionalMLPDiscriminator, OBJECTIVES,
-                         rejection_sample)
+                         rejection_sample, PackedDiscriminator, AutoencoderDiscriminator, QHead,
+                         UnrolledGANTrainer, ModeSeekingTrainer, InfoGANTrainer, EBGANTrainer,
+                         BEGANTrainer, DiffusionGANTrainer, DiffusionNoise)
 from minigan.utils.cli import (checked, decay_rate, fraction, non_negative_float,  # noqa: E402
                                non_negative_int, positive_float, positive_int)
 
@@ -57,6 +59,9 @@ def parse_args(argv=None):
     p.add_argument("--n-critic", type=positive_int, default=1)
     p.add_argument("--gp", type=non_negative_float, help="gradient penalty weight")
     p.add_argument("--r1", type=non_negative_float, default=0.0, help="R1 penalty gamma")
+    p.add_argument("--r1-interval", type=positive_int, default=1,
+                   help="lazy R1 (StyleGAN2): R1 every N steps, weighted by N")
+    p.add_argument("--d-skip", type=float, help="skip D updates while its loss is below this")
     p.add_argument("--clip", type=positive_float, help="WGAN weight clipping c")
     p.add_argument("--label-smoothing", type=real_label, default=1.0,
                    help="real label, e.g. 0.9")
@@ -70,6 +75,19 @@ def parse_args(argv=None):
     p.add_argument("--ema", type=decay_rate, help="EMA decay of G weights, e.g. 0.999")
     p.add_argument("--vbn", action="store_true", help="virtual batch norm in G")
     p.add_argument("--conditional", action="store_true", help="condition on the mode index")
+    # one of the remedies / energy objectives (each is its own trainer, so at most one)
+    p.add_argument("--pack", type=positive_int, default=1, help="PacGAN: samples per D input")
+    p.add_argument("--unrolled", type=positive_int, help="Unrolled GAN: D steps to look ahead")
+    p.add_argument("--unrolled-lr", type=positive_float, help="SGD rate of the unrolled steps")
+    p.add_argument("--mode-seeking", type=positive_float, help="MSGAN: weight of the loss")
+    p.add_argument("--infogan", type=positive_int,
+                   help="InfoGAN: categories of the categorical code (plus one continuous)")
+    p.add_argument("--ebgan", type=positive_float, metavar="MARGIN",
+                   help="EBGAN with this margin (autoencoder D, pulling-away term 0.1)")
+    p.add_argument("--began", type=fraction, metavar="GAMMA",
+                   help="BEGAN with this diversity ratio gamma (autoencoder D)")
+    p.add_argument("--diffusion", type=positive_int, metavar="T_MAX",
+                   help="Diffusion-GAN: diffuse D's inputs, T adapted up to T_MAX")
     p.add_argument("--drs", action="store_true",
                    help="also draw 2,500 points by discriminator rejection sampling (a "
                         "sampling-time trick) into NAME_drs.npy next to --samples-out")
@@ -84,7 +102,15 @@ def drs_path(samples_out):
     return f"{root}_drs{ext or '.npy'}"
 
 
+REMEDIES = ("unrolled", "mode_seeking", "infogan", "ebgan", "began", "diffusion")
+
+
 def build(args, num_modes):
+    if args.ebgan or args.began is not None:  # energy-based: an autoencoder D
+        G = MLPGenerator(args.nz, args.hidden, args.layers, 2)
+        D = AutoencoderDiscriminator(2, args.d_hidden or args.hidden, 16,
+                                     args.d_layers or args.layers, p=1 if args.ebgan is None else 2)
+        return G, D
     if args.conditional:
         G = ConditionalMLPGenerator(num_modes, args.nz, args.hidden, args.layers)
         D = ConditionalMLPDiscriminator(num_modes, 2, args.d_hidden or args.hidden, args.layers,
@@ -92,20 +118,54 @@ def build(args, num_modes):
         return G, D
     reference_size = 64
     norm = "virtual" if args.vbn else "batch" if args.batchnorm else None
-    G = MLPGenerator(args.nz, args.hidden, args.layers, 2, norm=norm, reference_size=reference_size)
+    nz = args.nz + (args.infogan + 1 if args.infogan else 0)  # InfoGAN: z, one-hot c, c_cont
+    G = MLPGenerator(nz, args.hidden, args.layers, 2, norm=norm, reference_size=reference_size)
     if args.vbn:  # the reference batch: noise drawn once, passed through G with every batch
         G = ReferenceBatch(G, minigan.randn(reference_size, args.nz))
-    D = MLPDiscriminator(2, args.d_hidden or args.hidden, args.d_layers or args.layers,
+    D = MLPDiscriminator(2 * args.pack, args.d_hidden or args.hidden, args.d_layers or args.layers,
                          spectral_norm=args.spectral_norm, minibatch_std=args.mbstd)
+    if args.pack > 1:
+        D = PackedDiscriminator(D, args.pack)
     return G, D
+
+
+def make_trainer(args, G, D, g_opt, d_opt, **options):
+    """GANTrainer, or the trainer of the one remedy asked for."""
+    chosen = [name for name in REMEDIES if getattr(args, name) is not None]
+    if len(chosen) > 1:
+        flags = ", ".join("--" + name.replace("_", "-") for name in chosen)
+        raise SystemExit(f"choose at most one of {flags}")
+    if args.unrolled:
+        return UnrolledGANTrainer(G, D, g_opt, d_opt, unrolled_steps=args.unrolled,
+                                  unrolled_lr=args.unrolled_lr, **options)
+    if args.mode_seeking:
+        return ModeSeekingTrainer(G, D, g_opt, d_opt, ms_weight=args.mode_seeking, **options)
+    if args.infogan:  # Q shares D's body (its last hidden layer) and learns with G
+        q = QHead(args.d_hidden or args.hidden, args.infogan, 1, hidden=args.hidden)
+        g_opt.add_param_group({"params": list(q.parameters())})
+        return InfoGANTrainer(G, D, g_opt, d_opt, q, **options)
+    options.pop("objective")  # the energy objectives bring their own losses
+    if args.ebgan:
+        return EBGANTrainer(G, D, g_opt, d_opt, margin=args.ebgan, **options)
+    if args.began is not None:
+        return BEGANTrainer(G, D, g_opt, d_opt, gamma=args.began, **options)
+    if args.diffusion:
+        return DiffusionGANTrainer(G, D, g_opt, d_opt, objective=args.loss,
+                                   diffusion=DiffusionNoise(t_max=args.diffusion), **options)
+    return GANTrainer(G, D, g_opt, d_opt, objective=args.loss, **options)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.drs and (args.conditional or args.vbn or args.loss not in ("ns", "minimax")):
+    remedy = any(getattr(args, name) is not None for name in REMEDIES)
+    if args.drs and (args.conditional or args.vbn or args.loss not in ("ns", "minimax", "logistic")
+                     or args.pack > 1 or remedy):
         raise SystemExit("--drs needs an unconditional G and a D trained as a classifier "
-                         "(its logit estimates log p_data / p_G): not --conditional, --vbn or "
-                         f"--loss {args.loss}")
+                         "(its logit estimates log p_data / p_G): not --conditional, --vbn, "
+                         f"--pack, a remedy, or --loss {args.loss}")
+    if args.pack > 1 and (args.infogan or args.ebgan or args.began is not None):
+        raise SystemExit("--pack works with the logit discriminator only: not with --infogan, "
+                         "--ebgan or --began")
     minigan.manual_seed(args.seed)  # model initialisation
     data_rng = np.random.default_rng(args.seed + 1000)
     modes, _ = toy_modes(args.dataset)
@@ -116,13 +176,15 @@ def main(argv=None):
     betas = (args.beta1, args.beta2)
     g_opt = optim.Adam(G.parameters(), lr=args.lr_g, betas=betas)
     d_opt = optim.Adam(D.parameters(), lr=args.lr_d, betas=betas)
-    trainer = GANTrainer(G, D, g_opt, d_opt, objective=args.loss, n_critic=args.n_critic,
-                         gp_weight=args.gp, clip_value=args.clip, r1_gamma=args.r1,
-                         real_label=args.label_smoothing, instance_noise=args.instance_noise,
-                         noise_anneal_steps=args.steps // 2, feature_matching=args.feature_matching,
-                         historical_weight=args.historical, ema_decay=args.ema,
-                         num_classes=len(modes) if args.conditional else None,
-                         seed=args.seed, num_samples=2500)
+    trainer = make_trainer(args, G, D, g_opt, d_opt, objective=args.loss, n_critic=args.n_critic,
+                           gp_weight=args.gp, clip_value=args.clip, r1_gamma=args.r1,
+                           r1_interval=args.r1_interval, d_skip_below=args.d_skip,
+                           real_label=args.label_smoothing, instance_noise=args.instance_noise,
+                           noise_anneal_steps=args.steps // 2,
+                           feature_matching=args.feature_matching,
+                           historical_weight=args.historical, ema_decay=args.ema,
+                           num_classes=len(modes) if args.conditional else None,
+                           seed=args.seed, num_samples=2500)
 
     def batches():
         while True:

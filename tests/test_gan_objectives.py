@@ -21,7 +21,12 @@ def softplus(x):
 # Each objective against its formula written in NumPy on probabilities/scores.
 def reference(name, r, f):
     sig = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
-    if name in ("minimax", "ns"):
+    if name.startswith("fgan-"):
+        return fgan_reference(name[5:], r, f)
+    if name == "mmd":
+        mmd2 = mmd2_double_loop(r[:, None], f[:, None])
+        return -mmd2, mmd2
+    if name in ("minimax", "ns", "logistic"):
         d = -np.mean(np.log(sig(r))) - np.mean(np.log(1 - sig(f)))
         g = np.mean(np.log(1 - sig(f))) if name == "minimax" else -np.mean(np.log(sig(f)))
     elif name == "lsgan":
@@ -39,6 +44,29 @@ def reference(name, r, f):
         d = np.mean((r - f.mean() - 1) ** 2) + np.mean((f - r.mean() + 1) ** 2)
         g = np.mean((f - r.mean() - 1) ** 2) + np.mean((r - f.mean() + 1) ** 2)
     return d, g
+
+
+def fgan_reference(divergence, r, f):
+    """Nowozin et al. 2016, Table 2: (activation g_f, conjugate f*) in NumPy."""
+    g_f, conjugate = {
+        "kl": (lambda v: v, lambda t: np.exp(t - 1)),
+        "reverse-kl": (lambda v: -np.exp(-v), lambda t: -1 - np.log(-t)),
+        "js": (lambda v: np.log(2) - np.log(1 + np.exp(-v)), lambda t: -np.log(2 - np.exp(t))),
+        "pearson": (lambda v: v, lambda t: t ** 2 / 4 + t),
+        "hellinger": (lambda v: 1 - np.exp(-v), lambda t: t / (1 - t)),
+    }[divergence]
+    return -(g_f(r).mean() - conjugate(g_f(f)).mean()), -g_f(f).mean()
+
+
+def mmd2_double_loop(x, y, sigmas=(1, 2, 4, 8, 16)):
+    """The unbiased MMD^2 estimator written as the sums over pairs of its definition."""
+    def k(a, b):
+        return sum(np.exp(-np.sum((a - b) ** 2) / (2 * s * s)) for s in sigmas)
+    m, n = len(x), len(y)
+    xx = sum(k(x[i], x[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
+    yy = sum(k(y[i], y[j]) for i in range(n) for j in range(n) if i != j) / (n * (n - 1))
+    xy = sum(k(x[i], y[j]) for i in range(m) for j in range(n)) / (m * n)
+    return xx + yy - 2 * xy
 
 
 @pytest.mark.parametrize("name", sorted(O.OBJECTIVES))
@@ -113,7 +141,7 @@ def test_optimal_discriminator_is_p_data_over_p_data_plus_p_g():
 @given(data=st.data())
 def test_objective_gradients(name, device, data):
     objective = O.OBJECTIVES[name]
-    n = data.draw(st.integers(1, 4))
+    n = data.draw(st.integers(2 if name == "mmd" else 1, 4))  # MMD^2_u needs pairs
     # Hinge has kinks at real = 1 and fake = -1: keep the logits away from them.
     r = make_tensor(data.draw(arrays((n,), avoid=(1.0,), gap=0.1)), device)
     f = make_tensor(data.draw(arrays((n,), avoid=(-1.0,), gap=0.1)), device)

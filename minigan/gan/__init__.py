@@ -1,17 +1,33 @@
 """The GAN toolkit: objectives, penalties, tricks, spectral norm, models and a trainer.
 
 Read in this order: ``objectives.py`` (what each player minimises), ``penalties.py`` (keeping
-D smooth), ``tricks.py``, ``spectral_norm.py``, ``virtual_batchnorm.py``, ``ema.py``,
-``rejection.py``, ``models.py``, ``conditional.py``, and ``trainer.py`` (the loop).
+D smooth), the other objectives (``fgan.py``, ``mmd.py``, ``energy.py`` for EBGAN and BEGAN,
+``diffusion.py``), the remedies for mode collapse (``unrolled.py``, ``infogan.py``,
+``mode_seeking.py``, ``pacgan.py``), ``tricks.py``, ``spectral_norm.py``,
+``virtual_batchnorm.py``, ``ema.py``, ``rejection.py``, ``models.py``, ``conditional.py``,
+and ``trainer.py`` (the loop; the remedies' trainers extend it).
 Docs: ``docs/08_gan_*.md``.
 """
 from .objectives import (OBJECTIVES, Objective, get_objective, minimax_d_loss, minimax_g_loss,
                          nonsaturating_g_loss, lsgan_d_loss, lsgan_g_loss, wasserstein_d_loss,
                          wasserstein_g_loss, hinge_d_loss, hinge_g_loss, rasgan_d_loss,
-                         rasgan_g_loss, ralsgan_d_loss, ralsgan_g_loss)
-from .penalties import clip_weights, gradient_penalty, r1_penalty
+                         rasgan_g_loss, ralsgan_d_loss, ralsgan_g_loss, logistic_d_loss,
+                         logistic_g_loss)
+from .penalties import clip_weights, gradient_penalty, r1_penalty, lazy_r1_gamma
+from .fgan import F_DIVERGENCES, FDivergence, get_f_divergence, fgan_d_loss, fgan_g_loss
+from .mmd import mixture_rbf_kernel, mmd2_unbiased, mmd_d_loss, mmd_g_loss
+from .energy import (AutoencoderDiscriminator, ebgan_d_loss, ebgan_g_loss, pulling_away_term,
+                     BEGANEquilibrium, EBGANTrainer, BEGANTrainer)
+from .diffusion import (DiffusionNoise, DiffusionGANTrainer, alpha_bar, diffuse,
+                        sample_timesteps)
+from .unrolled import (parameters_replaced, unroll_discriminator, unrolled_g_loss,
+                       UnrolledGANTrainer)
+from .infogan import (QHead, sample_codes, info_loss, mutual_information_bound,
+                      InfoGANTrainer)
+from .mode_seeking import mode_seeking_loss, ModeSeekingTrainer
+from .pacgan import pack, PackedDiscriminator
 from .tricks import (add_instance_noise, instance_noise_std, feature_matching_loss,
-                     minibatch_stddev, MinibatchStdDev, HistoricalAverage)
+                     minibatch_stddev, MinibatchStdDev, HistoricalAverage, skip_d_update)
 from .spectral_norm import spectral_norm
 from .virtual_batchnorm import VirtualBatchNorm, ReferenceBatch
 from .ema import EMA

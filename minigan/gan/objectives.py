@@ -12,6 +12,8 @@ Each loss is one line of math; see ``docs/08_gan_objectives.md`` for when to use
 from typing import Callable, NamedTuple, Optional
 
 from ..ops import softplus, relu, mean
+from .fgan import FGAN_LOSSES
+from .mmd import mmd_d_loss, mmd_g_loss
 
 
 # ------------------------------------------------------------------ minimax (Goodfellow 2014)
@@ -39,6 +41,15 @@ def nonsaturating_g_loss(fake, real=None):
     """L_G = -E[log D(G(z))] = E[softplus(-l)]: same fixed point, strong gradient
     (-(1 - sigmoid(l)) -> -1) when D rejects the fakes. The default in practice."""
     return mean(softplus(-fake))
+
+
+# -------------------------------------------------- logistic (StyleGAN2, Karras et al. 2020)
+# StyleGAN2's "non-saturating logistic loss" is the `ns` pair under its StyleGAN name:
+#   L_D = E[softplus(D(G(z)))] + E[softplus(-D(x))],   L_G = E[softplus(-D(G(z)))],
+# used there with an R1 penalty on real data applied lazily, every 16 D steps with its
+# weight multiplied by 16 (`lazy_r1_gamma` in penalties.py).
+logistic_d_loss = minimax_d_loss
+logistic_g_loss = nonsaturating_g_loss
 
 
 # ------------------------------------------------------------- least squares (Mao et al. 2017)
@@ -136,7 +147,15 @@ OBJECTIVES = {
     "hinge": Objective(hinge_d_loss, hinge_g_loss, critic=True),
     "rasgan": Objective(rasgan_d_loss, rasgan_g_loss, g_needs_real=True),
     "ralsgan": Objective(ralsgan_d_loss, ralsgan_g_loss, g_needs_real=True, critic=True),
+    # StyleGAN2's name for `ns`; pair it with (lazy) R1: GANTrainer(r1_gamma=...)
+    "logistic": Objective(logistic_d_loss, logistic_g_loss),
+    # MMD-GAN (mmd.py): D's outputs are critic features; weight clipping as in Li et al. 2017
+    "mmd": Objective(mmd_d_loss, mmd_g_loss, g_needs_real=True, critic=True, clip_value=0.01),
 }
+# f-GAN (fgan.py): "fgan-kl", "fgan-reverse-kl", "fgan-js", "fgan-pearson", "fgan-hellinger";
+# D's output v is unbounded, so it is logged raw (critic=True).
+OBJECTIVES.update({f"fgan-{name}": Objective(d_loss, g_loss, critic=True)
+                   for name, (d_loss, g_loss) in FGAN_LOSSES.items()})
 
 
 def get_objective(name):

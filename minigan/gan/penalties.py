@@ -66,3 +66,13 @@ def r1_penalty(discriminator, real, gamma=10.0):
     x = Tensor(real.detach().data, requires_grad=True)
     g = _input_gradient(discriminator, x)
     return (gamma / 2.0) * mean(_squared_norm_per_sample(g))
+
+
+def lazy_r1_gamma(step, gamma, interval=16):
+    """Lazy regularisation (StyleGAN2, Karras et al. 2020, Sec. 3.1): compute
+    R1 only on every ``interval``-th D step and multiply its weight by ``interval``, so its
+    average strength is unchanged while most D steps skip the double backward. Returns the
+    gamma for D step number ``step`` (0 = skip R1 this step). StyleGAN2 uses interval 16."""
+    if interval < 1:
+        raise ValueError(f"lazy_r1_gamma: interval must be at least 1, got {interval}")
+    return gamma * interval if step % interval == 0 else 0.0

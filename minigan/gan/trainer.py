@@ -34,9 +34,9 @@ from ..random import Generator
 from ..ops import mean, sigmoid
 from .ema import EMA
 from .objectives import get_objective, minimax_d_loss
-from .penalties import clip_weights, gradient_penalty, r1_penalty
+from .penalties import clip_weights, gradient_penalty, r1_penalty, lazy_r1_gamma
 from .tricks import (add_instance_noise, instance_noise_std, feature_matching_loss,
-                     HistoricalAverage)
+                     HistoricalAverage, skip_d_update)
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -69,6 +69,8 @@ class GANTrainer:
     gp_weight       WGAN-GP weight lambda (None: the objective's default, 10 for "wgan-gp")
     clip_value      WGAN weight clipping c (None: the objective's default)
     r1_gamma        weight of the R1 penalty on real data (0: off)
+    r1_interval     lazy R1 (StyleGAN2): R1 every r1_interval steps, weighted by r1_interval
+    d_skip_below    skip the D update when its loss is below this value (None: never)
     real_label      one-sided label smoothing for the minimax/ns objectives (e.g. 0.9)
     instance_noise  initial std of noise added to D's inputs, annealed linearly to 0
                     over ``noise_anneal_steps`` steps
@@ -84,7 +86,7 @@ class GANTrainer:
                  n_critic=1, gp_weight=None, clip_value=None, r1_gamma=0.0, real_label=1.0,
                  instance_noise=0.0, noise_anneal_steps=0, feature_matching=False,
                  historical_weight=0.0, ema_decay=None, num_classes=None, seed=0,
-                 num_samples=64):
+                 num_samples=64, r1_interval=1, d_skip_below=None):
         self.G, self.D = generator, discriminator
         self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
         # A training loop frees and allocates the same large arrays every step: keep freed
@@ -97,6 +99,7 @@ class GANTrainer:
         self.gp_weight = self.objective.gp_weight if gp_weight is None else gp_weight
         self.clip_value = self.objective.clip_value if clip_value is None else clip_value
         self.r1_gamma, self.real_label = r1_gamma, real_label
+        self.r1_interval, self.d_skip_below = r1_interval, d_skip_below
         if real_label != 1.0 and self.objective.d_loss is not minimax_d_loss:
             raise ValueError("GANTrainer: label smoothing (real_label) applies to the minimax "
                              "and non-saturating objectives only")
@@ -165,6 +168,23 @@ class GANTrainer:
             raise NonFiniteLossError(self.step, loss_name, log[loss_name])
         return log
 
+    # ------------------------------------------------------------------------ the losses
+    # The two players' losses, as methods: the remedies of unrolled.py, mode_seeking.py,
+    # infogan.py, energy.py and diffusion.py are trainers that override them.
+    def discriminator_loss(self, real_out, fake_out):
+        """L_D from D's outputs on the (noised) real and fake batches."""
+        if self.real_label != 1.0:
+            return minimax_d_loss(real_out, fake_out, real_label=self.real_label)
+        return self.objective.d_loss(real_out, fake_out)
+
+    def generator_loss(self, fake_in, real, labels=None):
+        """L_G for a (noised) fake batch that keeps its graph back to G; D is frozen."""
+        fake_out = self._call(self.D, fake_in, labels)
+        real_out = None
+        if self.objective.g_needs_real:
+            real_out = self._call(self.D, self._with_noise(real), labels)
+        return self.objective.g_loss(fake_out, real_out)
+
     # ------------------------------------------------------------------------ the updates
     def d_step(self, real, fake, labels=None):
         """One D update on a real batch and a generated batch (detached here: no gradient
@@ -173,24 +193,26 @@ class GANTrainer:
         real_in, fake_in = self._with_noise(real), self._with_noise(fake.detach())
         real_out = self._call(self.D, real_in, labels)
         fake_out = self._call(self.D, fake_in, labels)
-        if self.real_label != 1.0:
-            loss = minimax_d_loss(real_out, fake_out, real_label=self.real_label)
-        else:
-            loss = self.objective.d_loss(real_out, fake_out)
+        loss = self.discriminator_loss(real_out, fake_out)
         numbers = {"D(x)": self._mean_output(real_out), "D(G(z))": self._mean_output(fake_out)}
         if self.gp_weight:
             gp = gradient_penalty(lambda x: self._call(self.D, x, labels), real_in, fake_in,
                                   self.gp_weight, generator=self.rng)
             numbers["gradient_penalty"] = gp
             loss = loss + gp
-        if self.r1_gamma:
-            r1 = r1_penalty(lambda x: self._call(self.D, x, labels), real_in, self.r1_gamma)
+        r1_gamma = lazy_r1_gamma(self.step, self.r1_gamma, self.r1_interval)
+        if r1_gamma:
+            r1 = r1_penalty(lambda x: self._call(self.D, x, labels), real_in, r1_gamma)
             numbers["r1_penalty"] = r1
             loss = loss + r1
         if self.historical:
             loss = loss + self.historical["D"].penalty()
         numbers["loss_D"] = loss
         log = self._fetch(numbers, "loss_D")
+        if self.d_skip_below is not None:  # adaptive D skipping (tricks.skip_d_update)
+            log["d_skipped"] = float(skip_d_update(log["loss_D"], self.d_skip_below))
+            if log["d_skipped"]:
+                return log
         loss.backward()
         self.d_optimizer.step()
         if self.clip_value:
@@ -209,11 +231,7 @@ class GANTrainer:
                 loss = feature_matching_loss(self._features(self._with_noise(real), labels),
                                              self._features(fake_in, labels))
             else:
-                fake_out = self._call(self.D, fake_in, labels)
-                real_out = None
-                if self.objective.g_needs_real:
-                    real_out = self._call(self.D, self._with_noise(real), labels)
-                loss = self.objective.g_loss(fake_out, real_out)
+                loss = self.generator_loss(fake_in, real, labels)
             if self.historical:
                 loss = loss + self.historical["G"].penalty()
             value = self._fetch({"loss_G": loss}, "loss_G")["loss_G"]

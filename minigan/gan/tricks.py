@@ -7,7 +7,11 @@
 - minibatch standard deviation (Karras et al. 2018): D sees how varied the batch is, so a
   collapsed generator is easy to spot;
 - historical averaging (Salimans et al. 2016): penalise parameters for straying from their
-  own running average, damping oscillations.
+  own running average, damping oscillations;
+- skipping D updates while D's loss is already low, so a too-strong D waits for G.
+
+Two time-scale learning rates (TTUR, Heusel et al. 2017) need no code: give D's and G's
+optimizers different ``lr``.
 
 (One-sided label smoothing is the ``real_label`` argument of `minimax_d_loss`; spectral
 norm, virtual batch norm and EMA have files of their own.) See ``docs/08_gan_tricks.md``.
@@ -111,3 +115,13 @@ class HistoricalAverage:
         for i, p in enumerate(self.parameters):
             self.averages[i] = backend.to_device(backend.to_numpy(state[f"average.{i}"]),
                                                  p.device, p.dtype)
+
+
+# ------------------------------------------------------------------- adaptive D skipping
+def skip_d_update(d_loss, threshold=None):
+    """True when the D update should be skipped: its loss (a float) is already below
+    ``threshold`` (None: never skip). A D that wins too easily leaves G vanishing gradients;
+    pausing it lets G catch up. A folk trick of the GAN tutorials (e.g. "train D only while
+    its loss is above 0.3"), not a paper's; the threshold depends on the objective (for the
+    ns loss, 2 log 2 = 1.39 is the value at D = 1/2 everywhere)."""
+    return threshold is not None and d_loss < threshold
