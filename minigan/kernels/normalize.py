@@ -1,15 +1,17 @@
 """Fast layer, group and instance norm: the same results as `reference.normalize` and
-`reference.normalize_backward`, in about one trip through memory each way, on the threads.
+`reference.normalize_backward`, in fewer passes over memory, on the threads.
 
-- Blocks of whole images, small enough to stay in a core's cache: the first pass over a
-  block (a sum) brings it from memory, the next ones (centre, sum of squares, scale, shift)
-  find it in the cache. The normalised axes never include the batch axis, so a statistic
-  never spans two blocks, and the blocks are shared between the threads.
-- Sums with ``einsum``: it sums products without building them, over any strides
-  (channels-last memory too).
+- Blocks of whole images (about a million values each), shared between the threads. The
+  normalised axes never include the batch axis, so a statistic never spans two blocks; the
+  first pass over a block brings it into the caches and the next ones find it there. The
+  blocks are few, so Python's work per block stays small.
+- The normalised axes are the trailing ones: a block's statistics are sums along the rows
+  of a matrix (a view of C-contiguous memory), einsum for the sums and a batch of BLAS dot
+  products for the sums of products (about twice as fast as einsum on the development
+  machine).
 - The affine map is folded into the same passes, ``y = (x - mu) (inv_std weight) + bias``,
-  and the weight and bias gradients come from the per-block sums the input gradient needs.
-- The blocks depend on the batch alone and each block's weight-gradient part is added up in
+  and the weight and bias gradients come from the sums the input gradient needs.
+- The blocks depend on the batch alone and the blocks' weight-gradient parts are added up in
   block order: the same bits for any number of threads.
 On a GPU these tricks buy nothing, so there the reference kernels run (as for batch norm).
 See ``docs/11_making_it_fast.md``.
@@ -20,9 +22,10 @@ from .. import backend
 from . import reference
 from .parallel import over_batch
 
-# Elements per block: a block of x and of its result (256 KiB each in float32) fit in the
-# 1 MiB L2 cache of a core of the development machine, with room for a temporary.
-BLOCK = 1 << 16
+# Values per block: 1 MiB per array in float32. Measured on the development machine, blocks
+# of 2^16 values (one 64-channel 32x32 image, small enough for its L2 cache) were slower:
+# the Python work per block then costs more than the cache saves.
+BLOCK = 1 << 18
 
 
 def _blocks(x):
@@ -39,34 +42,37 @@ def _on_blocks(work, blocks, passes, x):
     over_batch(run, len(blocks), passes * x.size, x)
 
 
-def _sums(keep, a, b=None):
-    """The sums of ``a`` (or of ``a * b``) over every axis not in ``keep``, with those axes
-    kept as 1."""
-    letters = "abcdefghij"[:a.ndim]
-    to = "".join(letters[i] for i in keep)
-    operands = (a,) if b is None else (a, b)
-    spec = ",".join([letters] * len(operands)) + "->" + to
-    s = backend.get_array_module(a).einsum(spec, *operands)
-    return s.reshape([n if i in keep else 1 for i, n in enumerate(a.shape)])
+def _sums(a, b, start):
+    """The sums of ``a`` (or of ``a * b``, when b is not None) over its trailing axes from
+    ``start`` on, kept as 1: einsum along the rows of a matrix, or a batch of dot products."""
+    xp = backend.get_array_module(a)
+    if start == a.ndim:                                 # nothing to sum
+        return a if b is None else a * b
+    kept = a.shape[:start] + (1,) * (a.ndim - start)
+    a = a.reshape(-1, math.prod(a.shape[start:]))
+    if b is None:
+        return xp.einsum("ij->i", a).reshape(kept)
+    b = b.reshape(a.shape)
+    return xp.matmul(a[:, None, :], b[:, :, None]).reshape(kept)
 
 
 def _falls_back(x, axes):
-    return backend.device_of(x) != "cpu" or 0 in axes or x.size == 0
+    trailing = tuple(axes) == tuple(range(x.ndim - len(axes), x.ndim))
+    return backend.device_of(x) != "cpu" or not trailing or 0 in axes or x.size == 0
 
 
 def normalize(x, weight, bias, axes, eps):
     if _falls_back(x, axes):
         return reference.normalize(x, weight, bias, axes, eps)
     xp = backend.get_array_module(x)
-    m = math.prod(x.shape[i] for i in axes)           # values per statistic
-    rows = [i for i in range(x.ndim) if i not in axes]
-    stats = tuple(1 if i in axes else n for i, n in enumerate(x.shape))
-    y, mean, var = xp.empty_like(x), xp.empty(stats, x.dtype), xp.empty(stats, x.dtype)
+    m, first = math.prod(x.shape[i] for i in axes), x.ndim - len(axes)
+    y = xp.empty(x.shape, x.dtype)
+    mean, var = (xp.empty(x.shape[:first] + (1,) * len(axes), x.dtype) for _ in range(2))
 
     def work(k, i):
-        xp.divide(_sums(rows, x[i]), m, out=mean[i])
+        xp.divide(_sums(x[i], None, first), m, out=mean[i])
         xp.subtract(x[i], mean[i], out=y[i])         # y = x - mu, and its sum of squares
-        xp.divide(_sums(rows, y[i], y[i]), m, out=var[i])
+        xp.divide(_sums(y[i], y[i], first), m, out=var[i])
         y[i] *= weight / xp.sqrt(var[i] + eps)        # y = (x - mu) inv_std weight + bias
         y[i] += bias
     _on_blocks(work, _blocks(x), 6, x)
@@ -77,27 +83,32 @@ def normalize_backward(x, weight, gy, mean, var, eps, axes):
     if _falls_back(x, axes):
         return reference.normalize_backward(x, weight, gy, mean, var, eps, axes)
     xp = backend.get_array_module(x)
-    m = math.prod(x.shape[i] for i in axes)
-    # The sums keep one value per statistic and per weight entry (instance norm: per (n, c);
-    # group norm: per (n, g, c); layer norm: every value, the weight being per element).
-    keep = [i for i in range(x.ndim) if i not in axes or weight.shape[i] != 1]
+    m, first = math.prod(x.shape[i] for i in axes), x.ndim - len(axes)
+    # Sums over the normalised axes after the last one along which the weight varies keep
+    # one value per statistic and per weight entry (instance norm: per (n, c); group norm:
+    # per (n, g, c); layer norm: every value, its weight being per element).
+    fine = max([i + 1 for i in axes if weight.shape[i] != 1], default=first)
     broadcast = tuple(i for i, n in enumerate(weight.shape) if n == 1)
     inv_std = 1.0 / xp.sqrt(var + eps)
-    dx, blocks = xp.empty_like(gy), _blocks(x)
+    dx, blocks = xp.empty(x.shape, x.dtype), _blocks(x)
     parts = xp.empty((2, len(blocks)) + weight.shape, dtype=dx.dtype)
 
     def work(k, i):
-        s = inv_std[i]
-        xc = xp.subtract(x[i], mean[i], out=dx[i])   # dx = x - mu, built on in place
-        sum_gy, sum_gy_xc = _sums(keep, gy[i]), _sums(keep, gy[i], xc)
+        s, mu = inv_std[i], mean[i]
+        sum_gy = _sums(gy[i], None, fine)
+        # sum(dy (x - mu)) = sum(dy x) - mu sum(dy), and below x a - mu a: these lose
+        # digits in proportion to |mu| / std, where the variance from sum(x^2) would lose them
+        # in proportion to its square (so the forward centres x first).
+        sum_gy_xc = _sums(gy[i], x[i], fine) - mu * sum_gy
         parts[0, k] = (sum_gy_xc * s).sum(axis=broadcast, keepdims=True)   # sum(dy xhat)
         parts[1, k] = sum_gy.sum(axis=broadcast, keepdims=True)            # sum(dy)
-        # With g = dy weight, the reference formula rearranged to be built in place:
-        # dx = (x - mu) (-inv_std^3 mean(g (x - mu))) - inv_std mean(g) + dy inv_std weight
-        mean_g = (sum_gy * weight).sum(axis=axes, keepdims=True) / m
-        mean_g_xc = (sum_gy_xc * weight).sum(axis=axes, keepdims=True) / m
-        xc *= -s * s * s * mean_g_xc
-        xc -= s * mean_g
-        xc += gy[i] * (s * weight)
+        # With g = dy weight, the reference formula rearranged into three passes:
+        # dx = x a + b + dy inv_std weight,  a = -inv_std^3 mean(g (x - mu)),
+        # b = -mu a - inv_std mean(g)
+        a = (s * s * s) * (sum_gy_xc * weight).sum(axis=axes, keepdims=True) * (-1.0 / m)
+        b = -mu * a - s * (sum_gy * weight).sum(axis=axes, keepdims=True) * (1.0 / m)
+        xp.multiply(x[i], a, out=dx[i])
+        dx[i] += b
+        dx[i] += gy[i] * (s * weight)
     _on_blocks(work, blocks, 10, x)
     return dx, parts[0].sum(axis=0), parts[1].sum(axis=0)
