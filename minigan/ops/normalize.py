@@ -62,7 +62,7 @@ class Normalize(Function):
                                                     self.var, self.eps, self.axes)
 
 
-def _affine(x, weight, bias, shape):
+def _weight_and_bias(x, weight, bias, shape):
     """weight and bias reshaped to ``shape``, which broadcasts against x; None: the constants
     1 and 0."""
     xp = backend.get_array_module(x.data)
@@ -89,7 +89,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         raise ValueError(f"layer_norm: normalized_shape {normalized_shape} must be the last "
                          f"dims of the input, got input of shape {x.shape}")
     _check(x, "layer_norm", eps, normalized_shape, weight=weight, bias=bias)
-    affine = _affine(x, weight, bias, (1,) * (x.ndim - k) + normalized_shape)
+    affine = _weight_and_bias(x, weight, bias, (1,) * (x.ndim - k) + normalized_shape)
     return Normalize(range(x.ndim - k, x.ndim), eps)(x, *affine)
 
 
@@ -105,9 +105,9 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
         raise ValueError(f"group_norm: the {x.shape[1]} channels of the input {x.shape} "
                          f"cannot be split into {num_groups} groups of equal size")
     _check(x, "group_norm", eps, (x.shape[1],), weight=weight, bias=bias)
-    n, c = x.shape[:2]
+    n, c = x.shape[:2]  # (N, G, C/G, H * W): a group's channels kept apart for the weight
     grouped = reshape(x, (n, num_groups, c // num_groups, math.prod(x.shape[2:])))
-    affine = _affine(x, weight, bias, (1, num_groups, c // num_groups, 1))
+    affine = _weight_and_bias(x, weight, bias, (1, num_groups, c // num_groups, 1))
     return reshape(Normalize((2, 3), eps)(grouped, *affine), x.shape)
 
 
@@ -141,7 +141,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     if not use_input_stats:  # a per-channel affine map with constants: batch norm's eval
         return batch_norm(x, running_mean, running_var, weight, bias, training=False, eps=eps)
     op = Normalize(range(2, x.ndim), eps)
-    y = op(x, *_affine(x, weight, bias, _channel_shape(x)))
+    y = op(x, *_weight_and_bias(x, weight, bias, _channel_shape(x)))
     if running_mean is not None:
         n, c = x.shape[:2]
         running_mean.data *= 1.0 - momentum
