@@ -132,13 +132,19 @@ def test_batch_norm_forward_and_backward(device, threads, data):
 @given(data=st.data())
 def test_normalize_forward_and_backward(device, threads, data):
     shape, axes = data.draw(st.sampled_from([((3, 4, 5, 2), (2, 3)), ((4, 6), (1,)),
-                                             ((2, 3, 4), (1, 2)), ((5, 2, 3), (0, 2))]))
+                                             ((2, 3, 4), (1, 2)), ((5, 2, 3), (0, 2)),
+                                             ((2, 2, 3, 4), (1, 2, 3))]))
     x = on(device, data.draw(arrays(shape, low=-3.0, high=3.0)))
+    # weight and bias vary along any axes but the batch's (layer norm: the normalised
+    # ones; instance norm: the others; group norm: some of each)
+    varies = [i > 0 and data.draw(st.booleans()) for i in range(len(shape))]
+    affine = tuple(n if v else 1 for n, v in zip(shape, varies))
+    weight, bias = (on(device, data.draw(arrays(affine))) for _ in range(2))
     eps = data.draw(st.sampled_from([1e-5, 0.1]))
-    same(*both("normalize", threads, x, axes, eps))
-    _, mean, var = reference.normalize(x, axes, eps)
+    same(*both("normalize", threads, x, weight, bias, axes, eps))
+    _, mean, var = reference.normalize(x, weight, bias, axes, eps)
     gy = on(device, data.draw(arrays(shape)))
-    same(*both("normalize_backward", threads, x, gy, mean, var, eps, axes))
+    same(*both("normalize_backward", threads, x, weight, gy, mean, var, eps, axes))
 
 
 # ------------------------------------------------------------------------- LeakyReLU

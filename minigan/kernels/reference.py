@@ -173,20 +173,27 @@ def batch_norm_backward(x, weight, gy, mean, var, eps, need_x):
 
 
 # ------------------------------------------- layer, group and instance norm (Normalize)
-def normalize(x, axes, eps):
-    """xhat = (x - mu) / sqrt(var + eps), mu and the biased var over ``axes`` (kept as 1).
-    Returns (xhat, mu, var)."""
+def normalize(x, weight, bias, axes, eps):
+    """y = (x - mu) / sqrt(var + eps) * weight + bias, mu and the biased var over ``axes``
+    (kept as 1); weight and bias have x's number of dims and broadcast against it.
+    Returns (y, mu, var)."""
     mean, var = x.mean(axis=axes, keepdims=True), x.var(axis=axes, keepdims=True)
-    return (x - mean) / backend.get_array_module(x).sqrt(var + eps), mean, var
+    xhat = (x - mean) / backend.get_array_module(x).sqrt(var + eps)
+    return xhat * weight + bias, mean, var
 
 
-def normalize_backward(x, gy, mean, var, eps, axes):
-    """dx = inv_std (dy - mean(dy) - xhat mean(dy xhat)), means over ``axes``
-    (batch norm's formula with gamma = 1, docs/04_batchnorm.md)."""
+def normalize_backward(x, weight, gy, mean, var, eps, axes):
+    """dx = inv_std (g - mean(g) - xhat mean(g xhat)), g = dy weight, means over ``axes``
+    (batch norm's formula, docs/04_batchnorm.md); dweight = sum(dy xhat) and dbias = sum(dy),
+    summed over the axes along which weight broadcasts. Returns (dx, dweight, dbias)."""
     inv_std = 1.0 / backend.get_array_module(x).sqrt(var + eps)
     xhat = (x - mean) * inv_std
-    return inv_std * (gy - gy.mean(axis=axes, keepdims=True)
-                      - xhat * (gy * xhat).mean(axis=axes, keepdims=True))
+    g = gy * weight
+    dx = inv_std * (g - g.mean(axis=axes, keepdims=True)
+                    - xhat * (g * xhat).mean(axis=axes, keepdims=True))
+    broadcast = tuple(i for i, n in enumerate(weight.shape) if n == 1)
+    return (dx, (gy * xhat).sum(axis=broadcast, keepdims=True),
+            gy.sum(axis=broadcast, keepdims=True))
 
 
 # ------------------------------------------------------------------------- LeakyReLU

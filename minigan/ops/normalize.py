@@ -2,29 +2,34 @@
 Forward and backward: ``docs/04_batchnorm.md`` (the last section).
 
 Shape letters: N (batch), C (channels), G (groups), then any spatial dims (H, W).
-All three normalise x over a set of axes with one op, `Normalize`, then apply an affine map
-with ordinary ops (``*`` and ``+``), which autograd differentiates:
+All three are one op, `Normalize`: normalise x over a set of axes, then scale and shift it
+with a weight and a bias that broadcast against x:
 
 - layer norm:    over the last len(normalized_shape) axes; weight and bias per element;
-- group norm:    (N, C, H, W) viewed as (N, G, C/G * H * W), over the last axis; per channel;
+- group norm:    (N, C, H, W) viewed as (N, G, C/G, H * W), over the last two axes; weight
+  and bias per channel, seen as (1, G, C/G, 1);
 - instance norm: over H, W for every (n, c); per channel. With running statistics it also
   keeps averages of them, as batch norm does, and eval mode (``use_input_stats=False``)
   normalises with those instead: batch norm's eval map (`minigan.ops.norm.batch_norm`).
 """
+import math
+
 from ..autograd import Function, Tensor
 from .. import backend, kernels
 from .arithmetic import sqrt
 from .norm import batch_norm
-from .shape import reshape
+from .shape import reshape, sum_to
 
 
 class Normalize(Function):
-    """xhat = (x - mu) * inv_std,  inv_std = 1 / sqrt(var + eps), with mu and the *biased*
-    var of x over ``axes`` (one mean and variance per position of the other axes).
+    """y = xhat * weight + bias,  xhat = (x - mu) * inv_std,  inv_std = 1 / sqrt(var + eps),
+    with mu and the *biased* var of x over ``axes`` (one mean and variance per position of
+    the other axes); weight and bias have x's number of dims and broadcast against it.
 
-    Backward, with g the upstream gradient and means over the same axes (batch norm's
-    derivation with gamma = 1, docs/04_batchnorm.md):
-        dx = inv_std * (g - mean(g) - xhat * mean(g xhat))
+    Backward, with dy the upstream gradient, g = dy * weight, and means over the same axes
+    (batch norm's derivation, docs/04_batchnorm.md):
+        dx      = inv_std * (g - mean(g) - xhat * mean(g xhat))
+        dweight = sum(dy xhat),   dbias = sum(dy),   summed over the axes they broadcast along
     After forward, ``mean`` and ``var`` hold the statistics (shape of x with the normalised
     axes kept as 1), for running averages.
     """
@@ -32,33 +37,38 @@ class Normalize(Function):
     def __init__(self, axes, eps):
         self.axes, self.eps = tuple(axes), eps
 
-    def forward(self, x):
-        y, self.mean, self.var = kernels.current().normalize(x, self.axes, self.eps)
+    def forward(self, x, weight, bias):
+        y, self.mean, self.var = kernels.current().normalize(x, weight, bias, self.axes,
+                                                             self.eps)
         return y
 
     def backward(self, gy):
         # mu, var and xhat are recomputed from the input *tensor* x (not the saved arrays),
         # so the backward stays a function of x in the graph: its derivative, the second
         # derivative of the op, is then exact (docs/04_batchnorm.md, "Second order").
-        x, axes = self.inputs[0], self.axes
+        x, weight, _ = self.inputs
+        axes = self.axes
         xc = x - x.mean(axes, keepdim=True)
         inv_std = 1.0 / sqrt((xc * xc).mean(axes, keepdim=True) + self.eps)
         xhat = xc * inv_std
-        return inv_std * (gy - gy.mean(axes, keepdim=True)
-                          - xhat * (gy * xhat).mean(axes, keepdim=True))
+        g = gy * weight
+        dx = inv_std * (g - g.mean(axes, keepdim=True)
+                        - xhat * (g * xhat).mean(axes, keepdim=True))
+        return dx, sum_to(gy * xhat, weight.shape), sum_to(gy, weight.shape)
 
     def backward_arrays(self, gy):
-        return kernels.current().normalize_backward(self.inputs[0].data, gy, self.mean,
+        x, weight = self.inputs[0], self.inputs[1]
+        return kernels.current().normalize_backward(x.data, weight.data, gy, self.mean,
                                                     self.var, self.eps, self.axes)
 
 
-def _affine(y, weight, bias, shape):
-    """y * weight + bias, with weight and bias (None: left out) reshaped to ``shape``."""
-    if weight is not None:
-        y = y * reshape(weight, shape)
-    if bias is not None:
-        y = y + reshape(bias, shape)
-    return y
+def _weight_and_bias(x, weight, bias, shape):
+    """weight and bias reshaped to ``shape``, which broadcasts against x; None: the constants
+    1 and 0."""
+    xp = backend.get_array_module(x.data)
+    weight = Tensor(xp.ones(shape, dtype=x.dtype)) if weight is None else reshape(weight, shape)
+    bias = Tensor(xp.zeros(shape, dtype=x.dtype)) if bias is None else reshape(bias, shape)
+    return weight, bias
 
 
 def _channel_shape(x):
@@ -79,8 +89,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         raise ValueError(f"layer_norm: normalized_shape {normalized_shape} must be the last "
                          f"dims of the input, got input of shape {x.shape}")
     _check(x, "layer_norm", eps, normalized_shape, weight=weight, bias=bias)
-    y = Normalize(range(x.ndim - k, x.ndim), eps)(x)
-    return _affine(y, weight, bias, normalized_shape)
+    affine = _weight_and_bias(x, weight, bias, (1,) * (x.ndim - k) + normalized_shape)
+    return Normalize(range(x.ndim - k, x.ndim), eps)(x, *affine)
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
@@ -95,10 +105,10 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
         raise ValueError(f"group_norm: the {x.shape[1]} channels of the input {x.shape} "
                          f"cannot be split into {num_groups} groups of equal size")
     _check(x, "group_norm", eps, (x.shape[1],), weight=weight, bias=bias)
-    per_group = x.size // max(x.shape[0] * num_groups, 1)  # C/G * H * W values
-    grouped = reshape(x, (x.shape[0], num_groups, per_group))
-    y = reshape(Normalize((2,), eps)(grouped), x.shape)
-    return _affine(y, weight, bias, _channel_shape(x))
+    n, c = x.shape[:2]  # (N, G, C/G, H * W): a group's channels kept apart for the weight
+    grouped = reshape(x, (n, num_groups, c // num_groups, math.prod(x.shape[2:])))
+    affine = _weight_and_bias(x, weight, bias, (1, num_groups, c // num_groups, 1))
+    return reshape(Normalize((2, 3), eps)(grouped, *affine), x.shape)
 
 
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
@@ -131,14 +141,14 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     if not use_input_stats:  # a per-channel affine map with constants: batch norm's eval
         return batch_norm(x, running_mean, running_var, weight, bias, training=False, eps=eps)
     op = Normalize(range(2, x.ndim), eps)
-    y = op(x)
+    y = op(x, *_weight_and_bias(x, weight, bias, _channel_shape(x)))
     if running_mean is not None:
         n, c = x.shape[:2]
         running_mean.data *= 1.0 - momentum
         running_mean.data += momentum * op.mean.reshape(n, c).mean(axis=0)
         running_var.data *= 1.0 - momentum
         running_var.data += (momentum * m / (m - 1)) * op.var.reshape(n, c).mean(axis=0)
-    return _affine(y, weight, bias, _channel_shape(x))
+    return y
 
 
 def _check(x, name, eps, shape, **tensors):
