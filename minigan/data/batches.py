@@ -89,10 +89,11 @@ class ImageBatches:
             index = backend.to_device(index, self.device)
             flips = backend.to_device(flips, self.device)
         xp = backend.get_array_module(images)
-        batch = images[index]
-        batch = xp.where(flips[:, None, None, None], batch[:, :, ::-1, :], batch)  # W is axis 2
-        x = batch.transpose(0, 3, 1, 2).astype(self.dtype) / 127.5 - 1.0   # 0 -> -1, 255 -> 1
-        x = xp.ascontiguousarray(x)
+        with backend.device_context(backend.device_of(images)):
+            batch = images[index]
+            batch = xp.where(flips[:, None, None, None], batch[:, :, ::-1, :], batch)  # W: axis 2
+            x = batch.transpose(0, 3, 1, 2).astype(self.dtype) / 127.5 - 1.0  # 0 -> -1, 255 -> 1
+            x = xp.ascontiguousarray(x)
         return Tensor(backend.to_device(x, self.device))
 
     def state_dict(self):

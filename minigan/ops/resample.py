@@ -117,6 +117,7 @@ def _linear_matrix(xp, n, m, scale, align_corners, dtype):
             + (columns == i1[:, None]) * w[:, None]).astype(dtype)
 
 
+@backend.on_input_device  # its constants and index arrays live there too
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
     """Resize a batch of images (N, C, H, W) to ``size`` (OH, OW), or by ``scale_factor``
