@@ -224,7 +224,9 @@ def save_checkpoint(path, trainer, batches, config):
     it over the old checkpoint, so a crash mid-write never destroys the last good one."""
     for name, net in (("generator", trainer.G), ("discriminator", trainer.D)):
         for p in net.parameters():  # one reduction per tensor, only when checkpointing
-            if not bool(backend.get_array_module(p.data).isfinite(p.data).all()):
+            with backend.device_context(p.device):
+                finite = bool(backend.get_array_module(p.data).isfinite(p.data).all())
+            if not finite:
                 raise NonFiniteLossError(trainer.step, f"a {name} weight", "not finite")
     minigan.save({"trainer": trainer.state_dict(), "batches": batches.state_dict(),
                   "minigan_rng": default_generator().bit_generator.state,

@@ -70,7 +70,8 @@ def _to_array(data, dtype, device):
     if host.dtype == object:
         raise TypeError(f"cannot make a Tensor from {type(data).__name__} {data!r}")
     if host.ndim == 0:  # a number (``x * 0.5``): filled in on the device, not copied over
-        return backend.xp_for(device).full((), data, dtype=dtype or host.dtype)
+        with backend.device_context(device):
+            return backend.xp_for(device).full((), data, dtype=dtype or host.dtype)
     return backend.to_device(host, device, dtype)
 
 
@@ -179,12 +180,14 @@ class Function:
 
     def __call__(self, *inputs):
         inputs = _as_tensors(type(self).__name__, inputs)
-        outputs = self.forward(*[x.data for x in inputs])
-        if not isinstance(outputs, tuple):
-            outputs = (outputs,)
-        xp = backend.get_array_module(inputs[0].data)
-        # NumPy reductions return scalars, not 0-d arrays; keep them arrays of their dtype.
-        outputs = [Tensor(y if backend.is_array(y) else xp.asarray(y)) for y in outputs]
+        # On a GPU, work happens on the current device: make it the inputs' device.
+        with backend.device_context(inputs[0].device):
+            outputs = self.forward(*[x.data for x in inputs])
+            if not isinstance(outputs, tuple):
+                outputs = (outputs,)
+            xp = backend.get_array_module(inputs[0].data)
+            # NumPy reductions return scalars, not 0-d arrays; keep them arrays of their dtype.
+            outputs = [Tensor(y if backend.is_array(y) else xp.asarray(y)) for y in outputs]
         if _Config.grad_enabled and any(x.requires_grad for x in inputs):
             self.inputs = inputs
             self.output_meta = [(y.shape, y.dtype) for y in outputs]
@@ -295,7 +298,8 @@ def backprop(roots, root_grads, retain_graph=None, create_graph=False, inputs=No
             if root.size != 1:
                 raise RuntimeError(f"backward: grad can be implicit only for one-element tensors; "
                                    f"this one has shape {root.shape}, pass grad=... of that shape")
-            g = Tensor(backend.get_array_module(root.data).ones_like(root.data))
+            with backend.device_context(root.device):
+                g = Tensor(backend.get_array_module(root.data).ones_like(root.data))
         elif not isinstance(g, Tensor):
             g = Tensor(g, dtype=root.dtype, device=root.device)
         if g.shape != root.shape:
@@ -313,18 +317,20 @@ def backprop(roots, root_grads, retain_graph=None, create_graph=False, inputs=No
             if getattr(f, "inputs", None) is None:
                 raise RuntimeError(f"backward through {type(f).__name__} a second time: its graph "
                                    f"was freed after the first backward; pass retain_graph=True")
-            gys = []
-            for i, (shape, dtype) in enumerate(f.output_meta):
-                g = grads.get((id(f), i)) if (id(f), i) in wanted else grads.pop((id(f), i), None)
-                if g is None:  # an output nobody used: its gradient is zero
-                    xp = backend.get_array_module(f.inputs[0].data)
-                    g = Tensor(xp.zeros(shape, dtype=dtype))
-                gys.append(g)
-            if create_graph or f.backward_arrays is None:
-                gxs = f.backward(*gys)
-            else:  # nobody differentiates this backward: raw arrays are enough
-                gxs = f.backward_arrays(*[g.data for g in gys])
-                gxs = tuple(None if gx is None else Tensor(gx) for gx in _as_tuple(gxs))
+            with backend.device_context(f.inputs[0].device):  # as in Function.__call__
+                gys = []
+                for i, (shape, dtype) in enumerate(f.output_meta):
+                    key = (id(f), i)
+                    g = grads.get(key) if key in wanted else grads.pop(key, None)
+                    if g is None:  # an output nobody used: its gradient is zero
+                        xp = backend.get_array_module(f.inputs[0].data)
+                        g = Tensor(xp.zeros(shape, dtype=dtype))
+                    gys.append(g)
+                if create_graph or f.backward_arrays is None:
+                    gxs = f.backward(*gys)
+                else:  # nobody differentiates this backward: raw arrays are enough
+                    gxs = f.backward_arrays(*[g.data for g in gys])
+                    gxs = tuple(None if gx is None else Tensor(gx) for gx in _as_tuple(gxs))
             gxs = _as_tuple(gxs)
             for x, gx in zip(f.inputs, gxs):
                 if gx is None or not x.requires_grad:

@@ -8,24 +8,35 @@ Devices are named by strings, as in PyTorch:
 
 - ``"cpu"``: NumPy arrays in host memory.
 - ``"cuda"`` / ``"cuda:1"``: CuPy arrays on a GPU.
-- ``"strict"``: NumPy arrays wrapped so they behave towards NumPy the way CuPy arrays do
-  (no implicit conversion to host arrays, no mixing with host arrays). Tests run on it so
-  that code which would break on a GPU breaks in CI, where there is no GPU.
+- ``"strict"`` / ``"strict:1"``: NumPy arrays wrapped so they behave towards NumPy the way
+  CuPy arrays do (no implicit conversion to host arrays, no mixing with host arrays, two
+  emulated devices with a current device). Tests run on it so that code which would break
+  on a GPU breaks in CI, where there is no GPU.
+
+Names are canonical once parsed: "cpu", "cuda:N" and "strict:N" ("cuda" is "cuda:0").
+A GPU computes on its *current device*, so every op runs inside `device_context` of its
+inputs (see ``docs/07_backend.md``).
 """
+import contextlib
+import functools
 import os
 
 import numpy
 
-try:  # CuPy is optional: the `gpu` extra installs it.
+try:  # CuPy is optional: the `gpu-cuda12` / `gpu-cuda13` extras install it.
     import cupy
-except Exception:  # ImportError, or a CUDA library that fails to load
+    _cupy_import_error = None
+except Exception as error:  # ImportError, or a CUDA library that fails to load
     cupy = None
+    _cupy_import_error = error
 
 np = numpy  # exported for the host-side modules (data loading, image files, testing)
 
 GPU_INSTALL_HINT = (
-    "install the GPU extra with `pip install -e \".[gpu]\"` (CuPy for CUDA 12) on a machine "
-    "with an NVIDIA GPU, or use device='cpu'"
+    "on a machine with an NVIDIA GPU and its driver, install CuPy for the driver's CUDA version "
+    "(`nvidia-smi` shows it as \"CUDA Version: 12.x\" or \"13.x\") with "
+    "`pip install -e \".[gpu-cuda12]\"` or `pip install -e \".[gpu-cuda13]\"`, which also bring "
+    "the CUDA libraries CuPy needs (NVRTC, cuBLAS); or use device='cpu'"
 )
 
 _default_device = None  # resolved lazily from MINIGAN_DEVICE
@@ -37,38 +48,129 @@ class DeviceError(RuntimeError):
 
 # ---------------------------------------------------------------------------- devices
 def parse_device(device):
-    """Normalise ``device`` to ``"cpu"``, ``"strict"`` or ``"cuda:N"``."""
+    """Normalise ``device`` to ``"cpu"``, ``"cuda:N"`` or ``"strict:N"``."""
     if device is None:
         return get_default_device()
     if not isinstance(device, str):
         raise DeviceError(f"a device is a string such as 'cpu' or 'cuda:0', got {device!r}")
     name = device.strip().lower()
-    if name in ("cpu", "strict"):
+    if name == "cpu":
         return name
-    if name == "cuda":
-        name = "cuda:0"
-    if name.startswith("cuda:") and name[5:].isdigit():
-        _require_cuda(int(name[5:]))
+    if name in ("cuda", "strict"):
+        name += ":0"
+    kind, _, index = name.partition(":")
+    if kind in ("cuda", "strict") and index.isdigit():
+        name = f"{kind}:{int(index)}"
+        if kind == "cuda":
+            _require_cuda(int(index))
+        elif int(index) >= _strict().DEVICE_COUNT:
+            raise DeviceError(f"device {device!r} asked for, but the strict backend emulates "
+                              f"{_strict().DEVICE_COUNT} devices (strict:0 to "
+                              f"strict:{_strict().DEVICE_COUNT - 1})")
         return name
-    raise DeviceError(f"unknown device {device!r}: expected 'cpu', 'cuda', 'cuda:N' or 'strict'")
+    raise DeviceError(f"unknown device {device!r}: expected 'cpu', 'cuda', 'cuda:N', 'strict' "
+                      f"or 'strict:N'")
+
+
+def device_context(device):
+    """A context manager that makes ``device`` the current device inside its block.
+
+    On a GPU, CuPy allocates new arrays and launches kernels on the *current* device, not on
+    the device of the arrays involved: an op on ``cuda:1`` run while device 0 is current
+    fails, or lands its result on the wrong GPU. So minigan runs each op inside the context
+    of its inputs' device: ``cupy.cuda.Device(N)`` on ``cuda:N``, its emulation on
+    ``strict:N``, nothing on the CPU. ``device`` is a name as `Tensor.device` gives it.
+    """
+    if device == "cpu":  # first: this runs for every op
+        return _NO_CONTEXT
+    if device is None or ":" not in device:
+        device = parse_device(device)
+        if device == "cpu":
+            return _NO_CONTEXT
+    kind, index = device.split(":")
+    if kind == "strict":
+        return _strict().Device(int(index))
+    return cupy.cuda.Device(int(index))
+
+
+_NO_CONTEXT = contextlib.nullcontext()
+
+
+def on_input_device(function):
+    """Decorator for an op that makes raw arrays (constants, index arrays) around its
+    Functions: run it under the `device_context` of its first argument (a Tensor)."""
+    @functools.wraps(function)
+    def on_device(input, *args, **kwargs):
+        data = getattr(input, "data", input) if hasattr(input, "_is_tensor") else input
+        with device_context(device_of(data)):
+            return function(input, *args, **kwargs)
+    return on_device
 
 
 def cuda_available():
-    """True when CuPy imports and sees at least one GPU."""
+    """True when CuPy runs a tiny elementwise kernel and a tiny matrix product on a GPU.
+
+    Checked once per process. Counting GPUs is not enough: on a machine with the driver but
+    without the CUDA toolkit's NVRTC (which compiles CuPy's kernels) or cuBLAS, CuPy sees the
+    GPU and the run dies at its first kernel.
+    """
+    return _cuda_check()[0] is None
+
+
+def _cuda_check():
+    """``(problem, number of GPUs)``: problem is None when CUDA works, else what is missing."""
+    global _cuda_state
+    if _cuda_state is None:
+        _cuda_state = _try_cuda()
+    return _cuda_state
+
+
+_cuda_state = None
+
+
+def _try_cuda():
     if cupy is None:
-        return False
+        if isinstance(_cupy_import_error, ModuleNotFoundError):
+            return "CuPy is not installed", 0
+        return f"CuPy failed to import ({_failure(_cupy_import_error)})", 0
     try:
-        return cupy.cuda.runtime.getDeviceCount() > 0
-    except Exception:
-        return False
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as error:
+        return f"no NVIDIA driver or no GPU: CUDA says {_failure(error)}", 0
+    if count == 0:
+        return "no NVIDIA driver or no GPU: CUDA sees no GPU", 0
+    host = numpy.arange(6, dtype="float32")
+    try:
+        with cupy.cuda.Device(0):
+            x = cupy.asarray(host)
+    except Exception as error:
+        return f"the GPU cannot be used: CUDA says {_failure(error)}", count
+    checks = [  # (what the step needs, the step, its expected result)
+        ("NVRTC, the CUDA runtime compiler (libnvrtc) that builds CuPy's kernels",
+         lambda: x * 2 + 1, host * 2 + 1),
+        ("cuBLAS (libcublas), for matrix products",
+         lambda: x.reshape(2, 3) @ x.reshape(3, 2), host.reshape(2, 3) @ host.reshape(3, 2)),
+    ]
+    for needed, step, expected in checks:
+        try:
+            with cupy.cuda.Device(0):
+                result = cupy.asnumpy(step())  # waits for the GPU: launch errors show here
+        except Exception as error:
+            return f"CuPy cannot run without {needed}: {_failure(error)}", count
+        if not numpy.allclose(result, expected):
+            return f"a test computation that needs {needed} gave a wrong result", count
+    return None, count
+
+
+def _failure(error):
+    return f"{type(error).__name__}: {error}".strip()
 
 
 def _require_cuda(index):
-    if cupy is None:
-        raise DeviceError(f"device 'cuda:{index}' needs CuPy, which is not installed: {GPU_INSTALL_HINT}")
-    if not cuda_available():
-        raise DeviceError(f"device 'cuda:{index}' asked for, but CuPy sees no GPU: {GPU_INSTALL_HINT}")
-    count = cupy.cuda.runtime.getDeviceCount()
+    problem, count = _cuda_check()
+    if problem is not None:
+        raise DeviceError(f"device 'cuda:{index}': no usable GPU: {problem}. To fix: "
+                          f"{GPU_INSTALL_HINT}")
     if index >= count:
         raise DeviceError(f"device 'cuda:{index}' asked for, but only {count} GPU(s) are visible")
 
@@ -115,7 +217,7 @@ def device_of(array):
     if cupy is not None and isinstance(array, cupy.ndarray):
         return f"cuda:{array.device.id}"
     if type(array).__name__ == "StrictArray":
-        return "strict"
+        return f"strict:{array.device.id}"
     return "cpu"
 
 
@@ -124,7 +226,7 @@ def xp_for(device):
     device = parse_device(device)
     if device == "cpu":
         return numpy
-    if device == "strict":
+    if device.startswith("strict"):
         return _strict().xp
     return cupy
 
@@ -144,16 +246,17 @@ def to_device(array, device, dtype=None):
     if not is_array(array):  # Python numbers and lists start out on the host
         array = numpy.asarray(array)
     if device_of(array) == device:
-        return array if dtype is None else array.astype(dtype, copy=False)
+        if dtype is None:
+            return array
+        with device_context(device):
+            return array.astype(dtype, copy=False)
     host = to_numpy(array)
     if dtype is not None:
         host = host.astype(dtype, copy=False)
     if device == "cpu":
         return host
-    if device == "strict":
-        return _strict().xp.asarray(host)
-    with cupy.cuda.Device(int(device[5:])):
-        return cupy.asarray(host)
+    with device_context(device):
+        return xp_for(device).asarray(host)
 
 
 def is_array(obj):

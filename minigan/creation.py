@@ -31,8 +31,9 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
 
 
 def full(shape, fill_value, dtype=None, device=None, requires_grad=False):
-    xp = backend.xp_for(device)
-    data = xp.full(tuple(shape), fill_value, dtype=dtype or DEFAULT_DTYPE)
+    device = backend.parse_device(device)
+    with backend.device_context(device):  # a GPU allocates on its current device
+        data = backend.xp_for(device).full(tuple(shape), fill_value, dtype=dtype or DEFAULT_DTYPE)
     return Tensor(data, requires_grad=requires_grad, device=device)
 
 
@@ -53,7 +54,9 @@ def ones_like(x, requires_grad=False):
 
 
 def arange(*args, dtype=None, device=None):
-    return Tensor(backend.xp_for(device).arange(*args, dtype=dtype), device=device)
+    device = backend.parse_device(device)
+    with backend.device_context(device):
+        return Tensor(backend.xp_for(device).arange(*args, dtype=dtype), device=device)
 
 
 def _draw(method, shape, dtype, device, generator):

@@ -55,9 +55,10 @@ class Generator:
 
     def _draw(self, method, shape, dtype):
         """Draw number ``offset``: a fresh backend generator keyed by [seed, offset]."""
-        rng = backend.xp_for(self.device).random.default_rng([self.seed, self.offset])
-        self.offset += 1
-        return getattr(rng, method)(shape, dtype=dtype)
+        with backend.device_context(self.device):  # cuda:1's numbers are made on cuda:1
+            rng = backend.xp_for(self.device).random.default_rng([self.seed, self.offset])
+            self.offset += 1
+            return getattr(rng, method)(shape, dtype=dtype)
 
     # Only methods CuPy's Generator has (random, standard_normal), so every device can draw.
     def random(self, shape, dtype):

@@ -3,6 +3,8 @@
 Every test that takes a ``device`` argument runs once per test device:
 
 - default: ``cpu`` (NumPy) and ``strict`` (the CuPy emulator, which fails on host/device mixing);
+- ``pytest --device strict:1``: the emulator's second device, while device 0 stays current, so
+  an array made outside its inputs' device context fails as it would on a second GPU;
 - ``pytest --device cuda`` (or ``MINIGAN_TEST_DEVICES=cuda``): on CuPy and a real GPU.
 
 Tests that take the ``kernel_set`` fixture (the gradient checks of conv, batch norm and the
@@ -29,15 +31,16 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 def pytest_addoption(parser):
     parser.addoption("--device", action="append", default=None,
-                     help="device to run device tests on (cpu, strict, cuda); repeatable")
+                     help="device to run device tests on (cpu, strict, strict:1, cuda, cuda:1); "
+                          "repeatable")
 
 
 def pytest_generate_tests(metafunc):
     if "device" in metafunc.fixturenames:
         devices = metafunc.config.getoption("--device") or \
             os.environ.get("MINIGAN_TEST_DEVICES", "cpu,strict").split(",")
-        # Canonical names ("cuda" -> "cuda:0"), the ones Tensor.device reports, so tests
-        # may compare x.device == device on every device.
+        # Canonical names ("cuda" -> "cuda:0", "strict" -> "strict:0"), the ones Tensor.device
+        # reports, so tests may compare x.device == device on every device.
         metafunc.parametrize("device", [minigan.backend.parse_device(d) for d in devices])
 
 

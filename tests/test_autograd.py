@@ -156,4 +156,4 @@ def test_repr_shows_device_and_grad_fn():
     x = mg.tensor([1.0], requires_grad=True)
     assert "requires_grad=True" in repr(x)
     assert "grad_fn=Mul" in repr(x * 2)
-    assert "device='strict'" in repr(x.to("strict"))
+    assert "device='strict:0'" in repr(x.to("strict"))

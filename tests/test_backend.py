@@ -14,15 +14,21 @@ def test_array_module_follows_the_data():
     assert backend.get_array_module(1.0, None) is np
 
 
-def test_device_names():
+def test_device_names_are_canonical():
     assert backend.parse_device("CPU") == "cpu"
+    assert backend.parse_device("strict") == "strict:0"
+    assert backend.parse_device(" Strict:01 ") == "strict:1"
     with pytest.raises(backend.DeviceError, match="unknown device 'tpu'"):
         backend.parse_device("tpu")
+    with pytest.raises(backend.DeviceError, match="unknown device 'cuda:x'"):
+        backend.parse_device("cuda:x")
+    with pytest.raises(backend.DeviceError, match="emulates 2 devices"):
+        backend.parse_device("strict:2")
 
 
 @pytest.mark.skipif(backend.cuda_available(), reason="this machine has a GPU")
 def test_cuda_without_a_gpu_says_how_to_install():
-    with pytest.raises(backend.DeviceError, match=r"pip install -e \"\.\[gpu\]\""):
+    with pytest.raises(backend.DeviceError, match=r"no usable GPU: .*gpu-cuda12.*gpu-cuda13"):
         mg.ones(2, device="cuda")
     with pytest.raises(backend.DeviceError, match="cuda:1"):
         mg.tensor([1.0]).to("cuda:1")
@@ -31,22 +37,26 @@ def test_cuda_without_a_gpu_says_how_to_install():
 def test_moves_round_trip():
     host = np.arange(6.0).reshape(2, 3)
     on_strict = backend.to_device(host, "strict")
-    assert isinstance(on_strict, StrictArray) and backend.device_of(on_strict) == "strict"
+    assert isinstance(on_strict, StrictArray) and backend.device_of(on_strict) == "strict:0"
     np.testing.assert_array_equal(backend.to_numpy(on_strict), host)
     t = mg.tensor(host).to("strict")
-    assert t.device == "strict" and t.to("strict") is t
+    assert t.device == "strict:0" and t.to("strict") is t and t.to("strict:0") is t
     np.testing.assert_array_equal(t.cpu().numpy(), host)
+    on_1 = t.to("strict:1")
+    assert on_1.device == "strict:1" and backend.device_of(on_1.data) == "strict:1"
+    np.testing.assert_array_equal(on_1.to("cpu").numpy(), host)
 
 
 def test_default_device_from_function_and_environment(monkeypatch):
     previous = mg.set_default_device("strict")
     try:
-        assert mg.zeros(2).device == "strict" and mg.randn(2).device == "strict"
+        assert mg.zeros(2).device == "strict:0" and mg.randn(2).device == "strict:0"
     finally:
         mg.set_default_device(previous)
-    monkeypatch.setenv("MINIGAN_DEVICE", "strict")
+    monkeypatch.setenv("MINIGAN_DEVICE", "strict:1")
     monkeypatch.setattr(backend, "_default_device", None)
-    assert backend.get_default_device() == "strict"
+    assert backend.get_default_device() == "strict:1"
+    assert mg.zeros(2).device == "strict:1" and mg.arange(3).device == "strict:1"
 
 
 def test_strict_arrays_refuse_implicit_host_conversion():

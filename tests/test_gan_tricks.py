@@ -78,9 +78,11 @@ def test_historical_average_penalises_distance_to_the_mean_of_past_values(device
     history = HistoricalAverage([p], weight=0.5)
     assert history.penalty().item() == 0.0
     history.update()                      # past values: [1, 2]
-    p.data = p.data + 2.0
+    with minigan.backend.device_context(device):  # raw arrays: on their device
+        p.data = p.data + 2.0
     history.update()                      # past values: [1, 2], [3, 4] -> mean [2, 3]
-    p.data = p.data + 1.0                 # now [4, 5]
+    with minigan.backend.device_context(device):
+        p.data = p.data + 1.0             # now [4, 5]
     assert history.penalty().item() == pytest.approx(0.5 * ((4 - 2) ** 2 + (5 - 3) ** 2))
     g, = minigan.grad(history.penalty(), p)   # d/dp w ||p - avg||^2 = 2 w (p - avg)
     assert np.allclose(g.numpy(), [2.0, 2.0])
@@ -198,8 +200,9 @@ def test_ema_update_formula_and_buffers(device):
     model = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2)).to(device)
     ema = EMA(model, decay=0.9)
     before = ema.module[0].weight.numpy()
-    model[0].weight.data = model[0].weight.data + 1.0
-    model[1].running_mean.data = model[1].running_mean.data + 5.0
+    with minigan.backend.device_context(device):  # raw arrays: on their device
+        model[0].weight.data = model[0].weight.data + 1.0
+        model[1].running_mean.data = model[1].running_mean.data + 5.0
     ema.update(model)
     assert np.allclose(ema.module[0].weight.numpy(), 0.9 * before + 0.1 * (before + 1.0))
     assert np.allclose(ema.module[1].running_mean.numpy(), 5.0)  # buffers are copied

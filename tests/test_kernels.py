@@ -53,6 +53,15 @@ def same(fast_result, reference_result):
                                rtol=1e-9, atol=1e-9)
 
 
+@pytest.fixture(autouse=True)
+def on_the_test_device(request):
+    """Kernels work on raw arrays: each test runs them under its device's context, as a
+    Function does (on "strict:1" they would otherwise meet device 0, the current one)."""
+    params = getattr(request.node, "callspec", None)
+    with backend.device_context(params.params.get("device", "cpu") if params else "cpu"):
+        yield
+
+
 def both(name, threads, *args, conv_transpose="auto"):
     """The kernel ``name`` of each set on the same arguments (fast: ``threads`` threads,
     sharing even tiny work)."""

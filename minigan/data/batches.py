@@ -75,7 +75,7 @@ class ImageBatches:
             start = self.position * self.batch_size
             index = order[start:start + self.batch_size]
             self.position += 1  # counted before the yield: a checkpoint saved now resumes after it
-            yield self._batch(index, flips[index])
+            yield self._batch(index, flips)
         self.epoch, self.position = self.epoch + 1, 0
 
     def _epoch_plan(self, epoch):
@@ -88,13 +88,15 @@ class ImageBatches:
         return order, flips
 
     def _batch(self, index, flips):
-        """Gather, flip, scale to [-1, 1], NHWC -> NCHW, on whichever side holds the images."""
+        """Images ``index``, flipped where ``flips[index]``: gather, flip, scale to [-1, 1],
+        NHWC -> NCHW, on whichever side holds the images."""
         images = self.images
         xp = backend.get_array_module(images)
-        batch = images[index]
-        batch = xp.where(flips[:, None, None, None], batch[:, :, ::-1, :], batch)  # W is axis 2
-        x = batch.transpose(0, 3, 1, 2).astype(self.dtype) / 127.5 - 1.0   # 0 -> -1, 255 -> 1
-        x = xp.ascontiguousarray(x)
+        with backend.device_context(backend.device_of(images)):
+            batch, flips = images[index], flips[index]
+            batch = xp.where(flips[:, None, None, None], batch[:, :, ::-1, :], batch)  # W: axis 2
+            x = batch.transpose(0, 3, 1, 2).astype(self.dtype) / 127.5 - 1.0  # 0 -> -1, 255 -> 1
+            x = xp.ascontiguousarray(x)
         return Tensor(backend.to_device(x, self.device))
 
     def state_dict(self):

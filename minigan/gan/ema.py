@@ -11,6 +11,7 @@ Buffers (batch norm running statistics) are copied, not averaged. See
 """
 import copy
 
+from .. import backend
 from ..autograd import no_grad
 
 
@@ -31,10 +32,12 @@ class EMA:
         """One averaging step; call it after each generator update."""
         d = self.decay
         for (name, avg), (_, p) in zip(self.module.named_parameters(), model.named_parameters()):
-            # Python floats keep the array's dtype (float32 stays float32).
-            avg.data = avg.data * d + p.data * (1.0 - d)
+            with backend.device_context(p.device):  # a GPU works on its current device
+                # Python floats keep the array's dtype (float32 stays float32).
+                avg.data = avg.data * d + p.data * (1.0 - d)
         for (name, avg), (_, b) in zip(self.module.named_buffers(), model.named_buffers()):
-            avg.data = b.data.copy()
+            with backend.device_context(b.device):  # CuPy copies onto the current device
+                avg.data = b.data.copy()
 
     def state_dict(self):
         return self.module.state_dict()

@@ -24,7 +24,8 @@ def clip_weights(module, c):
     with no_grad():
         for p in module.parameters():
             xp = backend.get_array_module(p.data)
-            p.data = xp.clip(p.data, p.dtype.type(-c), p.dtype.type(c))
+            with backend.device_context(p.device):
+                p.data = xp.clip(p.data, p.dtype.type(-c), p.dtype.type(c))
 
 
 def _input_gradient(critic, x):

@@ -26,6 +26,7 @@ from ..creation import rand, randn
 from ..ops.activation import sigmoid
 
 
+@backend.on_input_device
 def drs_logit(logits, logit_max, gamma=0.0, eps=1e-6):
     """F(x) above, for an array of D's logits (any xp array; same dtype back)."""
     xp = backend.get_array_module(logits)
@@ -34,6 +35,7 @@ def drs_logit(logits, logit_max, gamma=0.0, eps=1e-6):
     return shifted - xp.log(-xp.expm1(shifted)) + logits.dtype.type(eps - gamma)
 
 
+@backend.on_input_device
 def drs_acceptance(logits, logit_max, gamma=0.0, eps=1e-6):
     """The acceptance probability sigmoid(F(x)) of each sample (minigan's sigmoid, which does
     not overflow for the very negative F of unlikely samples)."""
@@ -61,22 +63,23 @@ def rejection_sample(generator, discriminator, num_samples, nz, batch_size=256, 
             x = generator(randn(batch_size, nz, dtype=dtype, device=device, generator=rng))
             return x, discriminator(x).data
 
-    logit_max = max(scored_batch()[1].max().item() for _ in range(burn_in))
-    kept, count, tried = [], 0, 0
-    while count < num_samples:
-        x, logits = scored_batch()
-        logit_max = max(logit_max, logits.max().item())
-        gamma = 0.0
-        if percentile is not None:
-            xp = backend.get_array_module(logits)
-            gamma = xp.percentile(drs_logit(logits, logit_max), percentile).item()
-        accept = drs_acceptance(logits, logit_max, gamma)
-        u = rand(batch_size, dtype=dtype, device=device, generator=rng).data
-        keep = u < accept
-        kept.append(x.data[keep])
-        count += int(keep.sum().item())
-        tried += batch_size
+    with backend.device_context(device):  # a GPU works on its current device
+        logit_max = max(scored_batch()[1].max().item() for _ in range(burn_in))
+        kept, count, tried = [], 0, 0
+        while count < num_samples:
+            x, logits = scored_batch()
+            logit_max = max(logit_max, logits.max().item())
+            gamma = 0.0
+            if percentile is not None:
+                xp = backend.get_array_module(logits)
+                gamma = xp.percentile(drs_logit(logits, logit_max), percentile).item()
+            accept = drs_acceptance(logits, logit_max, gamma)
+            u = rand(batch_size, dtype=dtype, device=device, generator=rng).data
+            keep = u < accept
+            kept.append(x.data[keep])
+            count += int(keep.sum().item())
+            tried += batch_size
+        samples = backend.get_array_module(kept[0]).concatenate(kept)[:num_samples]
     generator.train(was_training[0])
     discriminator.train(was_training[1])
-    xp = backend.get_array_module(kept[0])
-    return Tensor(xp.concatenate(kept)[:num_samples]), count / tried
+    return Tensor(samples), count / tried

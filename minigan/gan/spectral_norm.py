@@ -39,13 +39,13 @@ def compute_spectral_weight(weight, u, v, n_power_iterations, eps=1e-12, dim=0):
     """W / sigma(W) after ``n_power_iterations`` refinements of ``u`` and ``v`` (Tensors,
     updated in place). Differentiable with respect to ``weight``."""
     w = _as_matrix(weight, dim)
-    with no_grad():  # power iteration only *estimates* the singular vectors
-        wd = w.data
+    with no_grad(), backend.device_context(weight.device):
+        wd = w.data  # power iteration only *estimates* the singular vectors
         for _ in range(n_power_iterations):
             v.data[...] = _normalize(wd.T @ u.data, eps)
             u.data[...] = _normalize(wd @ v.data, eps)
-    # Copies, so a later in-place update of the buffers cannot change this step's graph.
-    u_, v_ = Tensor(u.data.copy()), Tensor(v.data.copy())
+        # Copies, so a later in-place update of the buffers cannot change this step's graph.
+        u_, v_ = Tensor(u.data.copy()), Tensor(v.data.copy())
     sigma = (u_ * reshape(matmul(w, v_), (-1,))).sum()
     return weight / sigma
 
@@ -79,7 +79,8 @@ def spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12, dim=No
     rows, columns = _as_matrix(weight, dim).shape
     u = randn(rows, dtype=weight.dtype, device=weight.device)
     v = randn(columns, dtype=weight.dtype, device=weight.device)
-    u.data, v.data = _normalize(u.data, eps), _normalize(v.data, eps)
+    with backend.device_context(weight.device):
+        u.data, v.data = _normalize(u.data, eps), _normalize(v.data, eps)
 
     delattr(module, name)
     module.register_parameter(name + "_orig", weight)

@@ -113,7 +113,8 @@ class GANTrainer:
         self.fixed_noise = self.noise(num_samples)
         self.fixed_labels = None
         if num_classes:  # the progress samples cycle through the classes
-            classes = backend.xp_for(self.device).arange(num_samples) % num_classes
+            with backend.device_context(self.device):
+                classes = backend.xp_for(self.device).arange(num_samples) % num_classes
             self.fixed_labels = Tensor(classes)
         self.ema = EMA(generator, ema_decay) if ema_decay else None
         self.historical = None
@@ -162,7 +163,8 @@ class GANTrainer:
         transfer waits for the device to finish, so one per update instead of one per number.
         Raises `NonFiniteLossError` if the loss is NaN or infinite, before anyone steps on it."""
         xp = backend.get_array_module(numbers[loss_name].data)
-        values = backend.to_numpy(xp.stack([xp.reshape(t.data, ()) for t in numbers.values()]))
+        with backend.device_context(self.device):
+            values = backend.to_numpy(xp.stack([xp.reshape(t.data, ()) for t in numbers.values()]))
         log = {name: float(value) for name, value in zip(numbers, values)}
         if not math.isfinite(log[loss_name]):
             raise NonFiniteLossError(self.step, loss_name, log[loss_name])

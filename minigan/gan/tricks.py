@@ -88,7 +88,10 @@ class HistoricalAverage:
         self.parameters = list(parameters)
         self.weight = weight
         self.count = 0
-        self.averages = [p.data.copy() for p in self.parameters]
+        self.averages = []
+        for p in self.parameters:
+            with backend.device_context(p.device):  # CuPy copies onto the current device
+                self.averages.append(p.data.copy())
 
     def penalty(self):
         total = 0.0
@@ -103,7 +106,8 @@ class HistoricalAverage:
             self.count += 1
             for i, p in enumerate(self.parameters):
                 average = self.averages[i]
-                self.averages[i] = average + (p.data - average) / float(self.count)
+                with backend.device_context(p.device):
+                    self.averages[i] = average + (p.data - average) / float(self.count)
 
     def state_dict(self):
         state = {f"average.{i}": avg for i, avg in enumerate(self.averages)}

@@ -34,8 +34,9 @@ def _additive_mask(mask, like, masked_value):
     if mask.dtype != bool:
         return mask
     xp = backend.get_array_module(like.data)
-    blocked = mask.data == masked_value
-    return Tensor(xp.where(blocked, -xp.inf, 0.0).astype(like.dtype))
+    with backend.device_context(like.device):
+        blocked = mask.data == masked_value
+        return Tensor(xp.where(blocked, -xp.inf, 0.0).astype(like.dtype))
 
 
 def _attention(query, key, value, mask, dropout_p, scale):
@@ -63,7 +64,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         if attn_mask is not None:
             raise ValueError("scaled_dot_product_attention: give attn_mask or is_causal, not both")
         xp = backend.get_array_module(query.data)
-        attn_mask = Tensor(xp.tril(xp.ones((L, S), dtype=bool)))
+        with backend.device_context(query.device):
+            attn_mask = Tensor(xp.tril(xp.ones((L, S), dtype=bool)))
     mask = None if attn_mask is None else _additive_mask(attn_mask, query, masked_value=False)
     return _attention(query, key, value, mask, dropout_p, scale)[0]
 

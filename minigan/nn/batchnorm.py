@@ -6,7 +6,6 @@ mean and variance, which are buffers (saved in ``state_dict()``, not learned). T
 normalises with the batch's statistics and updates the running ones; eval mode normalises
 with the running ones, so one image's output does not depend on the rest of its batch.
 """
-from ..autograd import Tensor
 from ..creation import zeros, ones
 from .. import backend
 from . import functional as F
@@ -31,8 +30,7 @@ class _BatchNorm(Module):
         if track_running_stats:
             self.register_buffer("running_mean", zeros(num_features, device=device, dtype=dtype))
             self.register_buffer("running_var", ones(num_features, device=device, dtype=dtype))
-            count = backend.xp_for(device).zeros((), dtype="int64")
-            self.register_buffer("num_batches_tracked", Tensor(count))
+            self.register_buffer("num_batches_tracked", zeros((), dtype="int64", device=device))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
@@ -45,7 +43,8 @@ class _BatchNorm(Module):
         self._check_input_dim(input)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.data += 1
+            with backend.device_context(self.num_batches_tracked.device):
+                self.num_batches_tracked.data += 1
             if self.momentum is None:  # cumulative moving average: the mean of all batches
                 factor = 1.0 / self.num_batches_tracked.item()
         # Batch statistics in training, and also in eval when there are no running ones.

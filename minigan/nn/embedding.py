@@ -20,21 +20,22 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     the result has shape input.shape + (embedding_dim,). The row ``padding_idx`` gets no
     gradient (its entries are read but never trained), as in PyTorch."""
     _refuse_unsupported("embedding", max_norm, scale_grad_by_freq, sparse)
-    index = input.data if isinstance(input, Tensor) else input
-    index = backend.to_device(index, weight.device)  # also accepts lists and host arrays
-    if index.dtype.kind not in "iu":
-        raise TypeError(f"embedding: indices must be integers, got {index.dtype}")
-    if index.size and bool(((index < 0) | (index >= weight.shape[0])).any()):
-        # Checked here because CuPy would silently wrap an out-of-range index around
-        # (one sync per call on a GPU; min and max are read only to word the error).
-        raise IndexError(f"embedding: indices must lie in [0, {weight.shape[0]}), got values "
-                         f"from {int(index.min())} to {int(index.max())}")
-    if padding_idx is None:
-        return getitem(weight, index)
-    padding_idx = _check_padding_idx(padding_idx, weight.shape[0])
-    # Rows read at padding_idx come from a detached copy: their gradient stops there.
-    mask = (index != padding_idx).reshape(index.shape + (1,))
-    return where(mask, getitem(weight, index), getitem(weight.detach(), index))
+    with backend.device_context(weight.device):  # raw index arrays: on the weight's device
+        index = input.data if isinstance(input, Tensor) else input
+        index = backend.to_device(index, weight.device)  # also accepts lists and host arrays
+        if index.dtype.kind not in "iu":
+            raise TypeError(f"embedding: indices must be integers, got {index.dtype}")
+        if index.size and bool(((index < 0) | (index >= weight.shape[0])).any()):
+            # Checked here because CuPy would silently wrap an out-of-range index around
+            # (one sync per call on a GPU; min and max are read only to word the error).
+            raise IndexError(f"embedding: indices must lie in [0, {weight.shape[0]}), got "
+                             f"values from {int(index.min())} to {int(index.max())}")
+        if padding_idx is None:
+            return getitem(weight, index)
+        padding_idx = _check_padding_idx(padding_idx, weight.shape[0])
+        # Rows read at padding_idx come from a detached copy: their gradient stops there.
+        mask = (index != padding_idx).reshape(index.shape + (1,))
+        return where(mask, getitem(weight, index), getitem(weight.detach(), index))
 
 
 def _check_padding_idx(padding_idx, num_embeddings):
@@ -81,7 +82,8 @@ class Embedding(Module):
     def reset_parameters(self):
         init.normal_(self.weight)  # N(0, 1), PyTorch's default
         if self.padding_idx is not None:  # the padding row starts at zero, as in PyTorch
-            self.weight.data[self.padding_idx] = 0
+            with backend.device_context(self.weight.device):
+                self.weight.data[self.padding_idx] = 0
 
     def forward(self, input):
         return embedding(input, self.weight, self.padding_idx)

@@ -13,7 +13,8 @@ from ..creation import default_generator
 
 def _fill(tensor, host_values):
     """Copy host values into the tensor's own array (keeps dtype, device and identity)."""
-    tensor.data[...] = backend.to_device(host_values.astype(tensor.dtype), tensor.device)
+    with backend.device_context(tensor.device):  # the copy runs on the tensor's device
+        tensor.data[...] = backend.to_device(host_values.astype(tensor.dtype), tensor.device)
     return tensor
 
 
@@ -30,7 +31,8 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
 
 
 def constant_(tensor, val):
-    tensor.data[...] = val
+    with backend.device_context(tensor.device):
+        tensor.data[...] = val
     return tensor
 
 

@@ -197,7 +197,8 @@ class Module:
         for param in self.parameters():
             if param.grad is not None and not set_to_none:
                 xp = backend.get_array_module(param.grad.data)
-                param.grad = Tensor(xp.zeros_like(param.grad.data))
+                with backend.device_context(param.device):
+                    param.grad = Tensor(xp.zeros_like(param.grad.data))
             else:
                 param.grad = None
 
@@ -278,7 +279,8 @@ class Module:
             if key in given:
                 # Copy into the existing array: the model keeps its device, dtype and the
                 # identity of its tensors, and shares no memory with the checkpoint.
-                target.data[...] = backend.to_device(given[key], target.device, target.dtype)
+                with backend.device_context(target.device):
+                    target.data[...] = backend.to_device(given[key], target.device, target.dtype)
         return IncompatibleKeys(missing, unexpected)
 
     # ---------------------------------------------------------------------------- repr

@@ -31,6 +31,11 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     params = _with_grads(parameters)
     if not params:
         return Tensor(0.0)
+    with backend.device_context(params[0].device):  # a GPU works on its current device
+        return _clip_grad_norm(params, max_norm, norm_type, error_if_nonfinite)
+
+
+def _clip_grad_norm(params, max_norm, norm_type, error_if_nonfinite):
     grads = [p.grad.data for p in params]
     xp = backend.get_array_module(grads[0])
     if norm_type == math.inf:  # the largest |g_i| of all gradients
@@ -54,4 +59,5 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
     clip_value = float(clip_value)
     for p in _with_grads(parameters):
         xp = backend.get_array_module(p.grad.data)
-        p.grad = Tensor(xp.clip(p.grad.data, -clip_value, clip_value).astype(p.grad.dtype))
+        with backend.device_context(p.device):
+            p.grad = Tensor(xp.clip(p.grad.data, -clip_value, clip_value).astype(p.grad.dtype))

@@ -181,6 +181,7 @@ def _unbatched(input, target, loss_fn, reduction):
     return loss.reshape(()) if reduction == "none" else loss
 
 
+@backend.on_input_device  # its constants and index arrays live there too
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
              reduction="mean"):
     """Negative log-likelihood of the target classes: l_n = -w[t_n] input[n, t_n], for
@@ -213,6 +214,7 @@ def _nll(log_probs, index, class_weight, ignore_index):
     return -picked * sample_weight, sample_weight
 
 
+@backend.on_input_device  # its constants and index arrays live there too
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
                   reduction="mean", label_smoothing=0.0):
     """Cross entropy between class scores (logits) ``input`` (N, C, d...) or (C,) and either
@@ -258,6 +260,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
 
 
 # ------------------------------------------------------------------------- distributions
+@backend.on_input_device  # its constants and index arrays live there too
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
     """Kullback-Leibler divergence sum t (log t - input), with ``input`` given as
     log-probabilities and ``target`` as probabilities (or log-probabilities if ``log_target``).

@@ -74,8 +74,12 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     passes the factor ``1 / num_batches_tracked`` as ``momentum``, as PyTorch's modules do.
     An empty batch (N = 0) gives an empty output and leaves the running statistics alone.
     """
-    x = input
-    _check_inputs(x, running_mean, running_var, weight, bias, training, momentum, eps)
+    _check_inputs(input, running_mean, running_var, weight, bias, training, momentum, eps)
+    with backend.device_context(input.device):  # raw arrays below: on the input's device
+        return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+def _batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps):
     xp = backend.get_array_module(x.data)
     channels = x.shape[1]
     if weight is None:

@@ -144,10 +144,11 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     y = op(x, *_weight_and_bias(x, weight, bias, _channel_shape(x)))
     if running_mean is not None:
         n, c = x.shape[:2]
-        running_mean.data *= 1.0 - momentum
-        running_mean.data += momentum * op.mean.reshape(n, c).mean(axis=0)
-        running_var.data *= 1.0 - momentum
-        running_var.data += (momentum * m / (m - 1)) * op.var.reshape(n, c).mean(axis=0)
+        with backend.device_context(x.device):  # in place, on the device's own arrays
+            running_mean.data *= 1.0 - momentum
+            running_mean.data += momentum * op.mean.reshape(n, c).mean(axis=0)
+            running_var.data *= 1.0 - momentum
+            running_var.data += (momentum * m / (m - 1)) * op.var.reshape(n, c).mean(axis=0)
     return y
 
 

@@ -110,6 +110,7 @@ def _no_return_indices(op, return_indices):
                                   f"(there is no max_unpool2d to use the indices)")
 
 
+@backend.on_input_device  # its constants and index arrays live there too
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
     """Mean of each KH x KW window: input (N, C, H, W) or (C, H, W) -> (N, C, OH, OW) with
@@ -144,6 +145,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     return reshape(y, x.shape[:-2] + y.shape[-2:])
 
 
+@backend.on_input_device  # its constants and index arrays live there too
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """Largest value of each KH x KW window (taps D apart): input (N, C, H, W) or (C, H, W)
@@ -185,6 +187,7 @@ def _adaptive_matrix(xp, n, m, dtype):
     return (((j >= start) & (j < end)) / (end - start)).astype(dtype)
 
 
+@backend.on_input_device  # its constants and index arrays live there too
 def adaptive_avg_pool2d(input, output_size):
     """Average pooling to a fixed output size (OH, OW) (an int means a square; None keeps
     that input side): output row i averages input rows floor(i*H/OH) .. ceil((i+1)*H/OH)-1

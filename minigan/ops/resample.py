@@ -123,6 +123,7 @@ def _check_mode(op, mode):
         raise error(f"{op}: mode {mode!r} is not supported; minigan has {MODES}")
 
 
+@backend.on_input_device  # its constants and index arrays live there too
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
     """Resize a batch of images (N, C, H, W) to ``size`` (OH, OW), or by ``scale_factor``

@@ -244,6 +244,7 @@ def flatten(x, start_dim=0, end_dim=-1):
     return reshape(x, x.shape[:start] + (size,) + x.shape[end + 1:])
 
 
+@backend.on_input_device  # its constants and index arrays live there too
 def pad(input, pad, mode="constant", value=None):
     """PyTorch's ``F.pad``: ``pad`` lists (before, after) pairs starting from the *last*
     dimension, e.g. ``(left, right, top, bottom)`` for images. ``mode``: "constant" (borders

@@ -59,7 +59,8 @@ class Optimizer:
                 if p.grad is not None and not set_to_none:
                     # A new zero tensor, never an in-place fill: grads may be shared.
                     xp = backend.get_array_module(p.grad.data)
-                    p.grad = Tensor(xp.zeros_like(p.grad.data))
+                    with backend.device_context(p.device):
+                        p.grad = Tensor(xp.zeros_like(p.grad.data))
                 else:
                     p.grad = None
 
@@ -77,7 +78,8 @@ class Optimizer:
             # them between the CPU's threads (minigan/kernels/parallel.py, for_each).
             def update(job):
                 param, state, group = job
-                self._update(param, param.grad.data, state, group)
+                with backend.device_context(param.device):  # a GPU works on its current device
+                    self._update(param, param.grad.data, state, group)
             if jobs:
                 kernels.current().for_each(update, jobs, [p.size for p, _, _ in jobs],
                                            jobs[0][0].data)

@@ -64,7 +64,8 @@ def _numeric_directional(fn, inputs, upstream, x, direction, eps):
     d = backend.to_device(direction, x.device, x.dtype)
     values = {}
     for k in (-2, -1, 1, 2):
-        x.data = original + xp.asarray(k * eps, dtype=x.dtype) * d
+        with backend.device_context(x.device):
+            x.data = original + xp.asarray(k * eps, dtype=x.dtype) * d
         values[k] = _loss(fn, inputs, upstream)
     x.data = original
     values[0] = _loss(fn, inputs, upstream)

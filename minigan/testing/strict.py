@@ -16,8 +16,15 @@ It also keeps to CuPy's real API, recorded from CuPy itself in ``cupy_api.json``
 are refused, ``numpy.f(device_array)`` works only where CuPy's ``__array_function__`` finds a
 ``cupy.f``, host buffers (``.data``, the buffer protocol) and string/object dtypes are refused,
 and ufuncs, ``where``, ``clip`` and reductions return C-contiguous arrays, as CuPy's kernels do.
+
+There are ``DEVICE_COUNT`` emulated devices ("strict:0", "strict:1") and a *current device*,
+as in CuPy: new arrays land on the current device (``with Device(1): ...`` changes it), and
+an operation on an array that lives on another device raises CuPy's ``ValueError`` (CuPy
+without peer access between the GPUs). So code that forgets to run under its inputs' device
+fails in CI, not on the first machine with two GPUs.
 """
 import os
+import threading
 import traceback
 import types
 
@@ -27,6 +34,46 @@ from . import cupy_api
 
 _HINT = ("(the strict test backend emulates CuPy; move data explicitly with "
          "minigan.backend.to_device / to_numpy, and use the array module from get_array_module)")
+
+DEVICE_COUNT = 2
+_current = threading.local()  # the current device is per thread, as CUDA's
+
+
+class Device:
+    """``cupy.cuda.Device(i)`` for the emulated devices: ``.id``, and as a context manager it
+    makes device ``i`` current inside the block."""
+
+    def __init__(self, device_id=None):
+        self.id = current_device() if device_id is None else int(device_id)
+        if not 0 <= self.id < DEVICE_COUNT:
+            raise ValueError(f"strict emulates {DEVICE_COUNT} devices, got device {self.id}")
+
+    def __enter__(self):
+        self._previous = current_device()
+        _current.id = self.id
+        return self
+
+    def __exit__(self, *exc):
+        _current.id = self._previous
+
+    def __eq__(self, other):
+        return isinstance(other, Device) and other.id == self.id
+
+    def __repr__(self):
+        return f"<strict Device {self.id}>"
+
+
+def current_device():
+    return getattr(_current, "id", 0)
+
+
+def _check_device(array):
+    # CuPy's message (cupy/_core/_kernel.pyx, _check_peer_access) when the GPUs have no peer
+    # access; with peer access CuPy only warns, but its result lands on the current device.
+    if array._device != current_device():
+        raise ValueError(f"The device where the array resides ({array._device}) is different "
+                         f"from the current device ({current_device()}). Peer access is "
+                         f"unavailable between these devices.")
 
 
 # Transfers between host and device that CuPy would make, counted while anyone listens
@@ -48,11 +95,12 @@ def _transfer(kind, what):
 class StrictArray:
     """A NumPy array that behaves towards NumPy like a CuPy array does."""
 
-    __slots__ = ("_a",)
+    __slots__ = ("_a", "_device")
     __array_priority__ = 1000
 
     def __init__(self, array):
         self._a = array
+        self._device = current_device()  # arrays are made on the current device
 
     # -- the deliberate way back to the host, as cupy.ndarray.get()
     def get(self):
@@ -87,8 +135,8 @@ class StrictArray:
     itemsize = property(lambda self: self._a.itemsize)
     nbytes = property(lambda self: self._a.nbytes)
     flags = property(lambda self: self._a.flags)
-    T = property(lambda self: StrictArray(self._a.T))
-    device = property(lambda self: "strict")
+    T = property(lambda self: self._view(self._a.T))
+    device = property(lambda self: Device(self._device))
 
     def __getattr__(self, name):
         # Array methods (reshape, sum, astype, ...): unwrap arguments, wrap results.
@@ -108,13 +156,24 @@ class StrictArray:
 
         def call(*args, **kwargs):
             cupy_api.check_keywords(where, keywords, kwargs)
+            _check_device(self)  # (stricter than CuPy for views such as reshape: no kernel)
             return _call(method, args, kwargs, where, c_order=name in _C_ORDER_RESULTS)
         return call
 
+    def _view(self, array):
+        # A view shares the memory, so it lives where that memory lives.
+        view = StrictArray(array)
+        view._device = self._device
+        return view
+
     def __getitem__(self, index):
+        if _is_basic(index):  # a view: no kernel runs, so any current device will do
+            return self._view(numpy.asarray(self._a[index]))
+        _check_device(self)  # advanced indexing runs a kernel on the current device
         return _wrap(self._a[_index(index)])
 
     def __setitem__(self, index, value):
+        _check_device(self)
         self._a[_index(index)] = _unwrap(value, "assignment")
 
     def __len__(self):
@@ -147,14 +206,24 @@ class StrictArray:
         _transfer("device_to_host", ".tolist()")
         return self._a.tolist()
 
+    def copy(self, order="C"):
+        # CuPy's one cross-device copy: the result lands on the current device.
+        return StrictArray(self._a.copy(order))
+
     def __copy__(self):
-        return StrictArray(self._a.copy())
+        return self.copy()
 
     def __deepcopy__(self, memo):
-        return StrictArray(self._a.copy())
+        return self._view(self._a.copy())  # CuPy copies under the array's own device
 
     def __reduce__(self):
         raise TypeError("a strict (device) array cannot be pickled directly " + _HINT)
+
+
+def _is_basic(index):
+    index = index if isinstance(index, tuple) else (index,)
+    return all(i is None or i is Ellipsis or isinstance(i, (int, numpy.integer, slice))
+               for i in index)
 
 
 def _binary(ufunc, reflected=False):
@@ -175,15 +244,16 @@ for _name, _ufunc in [("lt", numpy.less), ("le", numpy.less_equal), ("gt", numpy
                       ("ge", numpy.greater_equal), ("eq", numpy.equal), ("ne", numpy.not_equal)]:
     setattr(StrictArray, f"__{_name}__", _binary(_ufunc))
 
-StrictArray.__neg__ = lambda self: StrictArray(-self._a)
+StrictArray.__neg__ = lambda self: _call(numpy.negative, (self,), {}, "numpy.negative")
 StrictArray.__pos__ = lambda self: self
-StrictArray.__abs__ = lambda self: StrictArray(abs(self._a))
-StrictArray.__invert__ = lambda self: StrictArray(~self._a)
+StrictArray.__abs__ = lambda self: _call(numpy.absolute, (self,), {}, "numpy.absolute")
+StrictArray.__invert__ = lambda self: _call(numpy.invert, (self,), {}, "numpy.invert")
 StrictArray.__hash__ = None
 
 
 def _inplace(ufunc):
     def op(self, other):
+        _check_device(self)
         ufunc(self._a, _unwrap(other, f"numpy.{ufunc.__name__}"), out=self._a)
         return self
     return op
@@ -195,8 +265,10 @@ for _name, _ufunc in [("add", numpy.add), ("sub", numpy.subtract), ("mul", numpy
 
 
 def _unwrap(obj, where, allow_host=False):
-    """StrictArray -> ndarray, recursively; a host ndarray is an error, as on CuPy."""
+    """StrictArray -> ndarray, recursively; a host ndarray is an error, as on CuPy, and so is
+    an array on a device other than the current one."""
     if isinstance(obj, StrictArray):
+        _check_device(obj)
         return obj._a
     if isinstance(obj, numpy.ndarray):
         if allow_host:
