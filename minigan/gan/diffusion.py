@@ -42,7 +42,11 @@ def sample_timesteps(n, T, schedule="priority", generator=None, device=None):
     F(t) = t (t + 1) / (T (T + 1)), the smallest t with F(t) >= u."""
     T = int(T)
     u = rand(n, dtype="float64", device=device, generator=generator).data
-    xp = backend.get_array_module(u)
+    with backend.device_context(backend.device_of(u)):
+        return _invert_cdf(backend.get_array_module(u), u, T, schedule)
+
+
+def _invert_cdf(xp, u, T, schedule):
     if schedule == "uniform":
         t = xp.floor(u * T) + 1
     elif schedule == "priority":
@@ -53,6 +57,7 @@ def sample_timesteps(n, T, schedule="priority", generator=None, device=None):
     return xp.clip(t, 1, T).astype("int64")
 
 
+@backend.on_input_device  # the schedule's table and the scales live on x's device
 def diffuse(x, t, T, sigma=0.05, beta_start=1e-4, beta_end=0.02, noise=None, generator=None):
     """y = sqrt(abar_t) x + sqrt(1 - abar_t) sigma eps, one t per sample ((N,) integers, an
     array on x's device or a host array).
@@ -104,8 +109,9 @@ class DiffusionNoise:
         T by sign(r_d - d_target) * step, within [t_min, t_max]. Returns the current T.
         The sum stays on the device until then: one transfer per ``interval`` calls."""
         data = real_logits.detach().data
-        signs = backend.get_array_module(data).sign(data).sum()
-        self._signs = signs if self._signs is None else self._signs + signs
+        with backend.device_context(backend.device_of(data)):
+            signs = backend.get_array_module(data).sign(data).sum()
+            self._signs = signs if self._signs is None else self._signs + signs
         self._count += data.size
         self._updates += 1
         if self._updates % self.interval == 0:

@@ -34,8 +34,9 @@ def sample_codes(n, num_categories=10, num_continuous=2, dtype=None, device=None
     dtype = dtype or DEFAULT_DTYPE
     u = rand(n, dtype="float64", device=device, generator=generator).data
     xp = backend.get_array_module(u)
-    labels = xp.minimum(xp.floor(u * num_categories), num_categories - 1).astype("int64")
-    parts = [Tensor(xp.eye(num_categories, dtype=dtype)[labels])]
+    with backend.device_context(backend.device_of(u)):
+        labels = xp.minimum(xp.floor(u * num_categories), num_categories - 1).astype("int64")
+        parts = [Tensor(xp.eye(num_categories, dtype=dtype)[labels])]
     if num_continuous:
         parts.append(2.0 * rand(n, num_continuous, dtype=dtype, device=device,
                                 generator=generator) - 1.0)

@@ -43,6 +43,7 @@ def mixture_rbf_kernel(a, b, sigmas=SIGMAS):
     return total
 
 
+@backend.on_input_device  # the mask is made on k's device
 def _off_diagonal_mean(k):
     """Mean of k_ij over i != j (the diagonal k(x_i, x_i) would bias the estimate)."""
     n = k.shape[0]

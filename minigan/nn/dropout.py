@@ -13,6 +13,7 @@ result is always a new tensor.
 from .. import random
 from ..autograd import Tensor
 from .module import Module
+from .. import backend
 
 
 def _check_p(p):
@@ -20,6 +21,7 @@ def _check_p(p):
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
+@backend.on_input_device  # the mask's arithmetic runs where the mask was drawn
 def _drop(input, p, mask_shape):
     """input * (keep / (1 - p)) with keep ~ Bernoulli(1 - p) of ``mask_shape`` (broadcast).
     The mask is drawn on the input's device from its seeded generator (`minigan.random`):

@@ -76,6 +76,7 @@ def _channel_shape(x):
     return (1, x.shape[1]) + (1,) * (x.ndim - 2)
 
 
+@backend.on_input_device  # the constant weight and bias are made there too
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalise each sample over its last dims, ``normalized_shape`` (an int or a tuple
     such as (C, H, W)), as PyTorch's ``F.layer_norm``. ``weight`` and ``bias`` have shape
@@ -93,6 +94,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     return Normalize(range(x.ndim - k, x.ndim), eps)(x, *affine)
 
 
+@backend.on_input_device  # the constant weight and bias are made there too
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     """Split the C channels of x, shape (N, C, ...), into ``num_groups`` groups of C/G and
     normalise each sample's group over its C/G * H * W values, as PyTorch's
@@ -111,6 +113,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     return reshape(Normalize((2, 3), eps)(grouped, *affine), x.shape)
 
 
+@backend.on_input_device  # the constant weight and bias are made there too
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
                   use_input_stats=True, momentum=0.1, eps=1e-5):
     """Normalise every channel of every sample of x, shape (N, C, H, W) (any (N, C, ...)),
