@@ -11,7 +11,7 @@ Each function must equal its reference twin (``tests/test_kernels.py``).
 from .im2col import im2col, col2im, weight_matrix, channels_last
 from .parallel import matmul_on_threads, side_by_side
 from .reference import conv_output_size
-from . import grouped, subpixel
+from . import chunked, grouped, subpixel
 
 
 class options:
@@ -20,13 +20,37 @@ class options:
     conv_transpose = "auto"
 
 
+def _transposed_as_convolution(size, kernel_size, stride, padding, dilation, out_size):
+    """The padding D*(K-1) - P of the convolution that computes a stride-1 transposed
+    convolution (`chunked.transposed_as_convolution`), or None where that does not apply
+    (stride, output_padding, P > D*(K-1)) or wastes too much (an output much larger than the
+    input: most of its windows would be zeros)."""
+    natural = [n + d * (k - 1) - 2 * p for n, k, p, d in zip(size, kernel_size, padding, dilation)]
+    gathering = tuple(d * (k - 1) - p for k, p, d in zip(kernel_size, padding, dilation))
+    if (tuple(stride) != (1, 1) or list(out_size) != natural or min(gathering) < 0
+            or out_size[0] * out_size[1] > 2 * size[0] * size[1]):
+        return None
+    return gathering
+
+
+def _in_slices(size, out_size, kernel_size):
+    """True where im2col's matrix would be many times the size of the image (a 3x3 stride-1
+    convolution copies every pixel 9 times): a few images at a time then (`chunked.py`). Where
+    it is about as large or a few times (4x4 stride 2: 4 times), one matrix for the whole
+    batch, kept from the forward for the weight gradient, measured faster on DCGAN layers."""
+    return out_size[0] * out_size[1] * kernel_size[0] * kernel_size[1] > 4 * size[0] * size[1]
+
+
 def conv2d(x, weight, stride, padding, dilation, groups=1, keep=None):
     """y = im2col(x) @ W^T, as (N, OC, OH, OW) view of channels-last memory. im2col's
     matrix is left in ``keep["cols"]``: the weight gradient needs the same one."""
-    if groups > 1:
-        return grouped.conv2d(x, weight, stride, padding, dilation, groups)
     N, OC, kernel_size = x.shape[0], weight.shape[0], weight.shape[2:]
     OH, OW = conv_output_size(x.shape[2:], kernel_size, stride, padding, dilation)
+    if groups == 1 or weight.shape[1] > 1:  # (depthwise: grouped.py)
+        if _in_slices(x.shape[2:], (OH, OW), kernel_size):
+            return chunked.conv2d(x, weight, stride, padding, dilation, groups)
+    if groups > 1:
+        return grouped.conv2d(x, weight, stride, padding, dilation, groups)
     cols = im2col(x, kernel_size, (OH, OW), stride, padding, dilation)
     if keep is not None:
         keep["cols"] = cols
@@ -36,6 +60,11 @@ def conv2d(x, weight, stride, padding, dilation, groups=1, keep=None):
 
 def conv_transpose2d(x, weight, stride, padding, dilation, out_size, groups=1):
     """col2im(x @ W), or by sub-pixel phases when they apply and are worth it."""
+    gathering = _transposed_as_convolution(x.shape[2:], weight.shape[2:], stride, padding,
+                                           dilation, out_size)
+    if gathering:
+        return conv2d(x, chunked.transposed_as_convolution(weight, groups), (1, 1), gathering,
+                      dilation, groups)
     if groups > 1:
         return grouped.conv_transpose2d(x, weight, stride, padding, dilation, out_size, groups)
     N, C, H, W = x.shape
@@ -56,10 +85,13 @@ def conv_transpose2d(x, weight, stride, padding, dilation, out_size, groups=1):
 def conv2d_grad_weight(x, g, kernel_size, stride, padding, dilation, groups=1, keep=None):
     """gW = g^T @ im2col(x), with im2col taken from ``keep["cols"]`` when a forward
     convolution left it there (used once)."""
-    if groups > 1:
-        return grouped.conv2d_grad_weight(x, g, kernel_size, stride, padding, dilation, groups)
     C, (OC, OH, OW), (KH, KW) = x.shape[1], g.shape[1:], tuple(kernel_size)
     cols = keep.pop("cols", None) if keep is not None else None
+    if cols is None and (groups == 1 or C > groups) and _in_slices(x.shape[2:], (OH, OW),
+                                                                   (KH, KW)):
+        return chunked.conv2d_grad_weight(x, g, kernel_size, stride, padding, dilation, groups)
+    if groups > 1:
+        return grouped.conv2d_grad_weight(x, g, kernel_size, stride, padding, dilation, groups)
     if cols is None:
         cols = im2col(x, (KH, KW), (OH, OW), stride, padding, dilation)
     # Computing gW^T (KH*KW*C, OC) = cols^T @ g: with OpenBLAS it ran up to several times
