@@ -32,27 +32,50 @@ def channels_last_into(out, x):
         out[n] = x[n].transpose(1, 0, 2).copy().transpose(0, 2, 1)
 
 
-def _slices_of_windows(x, kernel_size, out_size, stride, padding, dilation, groups, start, stop):
-    """im2col of the images start:stop, a few at a time: yields ``(a, b, cols)``, cols the
-    windows of images a:b as a ``((b-a)*OH*OW, G, KH*KW*Cg)`` array (a view of a buffer that
-    the next slice overwrites). Like `im2col.im2col`: a zero-bordered channels-last copy of
-    the images, and one copy of its strided windows."""
+def channels_last(x):
+    """x (N, C, H, W) as an NCHW view of channels-last memory: x itself when its memory is
+    already laid out so, else a copy (the batch shared between the threads)."""
+    xp = backend.get_array_module(x)
+    if x.transpose(0, 2, 3, 1).flags.c_contiguous:
+        return x
+    N, C, H, W = x.shape
+    out = xp.empty((N, H, W, C), dtype=x.dtype)
+    over_batch(lambda start, stop: channels_last_into(out[start:stop], x[start:stop]), N,
+               2 * x.size, out)
+    return out.transpose(0, 3, 1, 2)
+
+
+def slices_of_images(x, kernel_size, out_size, stride, padding, dilation, groups, start, stop):
+    """The images start:stop, a few at a time: yields ``(a, b, windows)``, windows a strided
+    view ``(b-a, OH, OW, G, KH, KW, Cg)`` of a zero-bordered channels-last copy of images a:b
+    (im2col's windows, `im2col.im2col`), in a buffer that the next slice overwrites."""
     xp = backend.get_array_module(x)
     N, C, H, W = x.shape
     (KH, KW), (OH, OW) = kernel_size, out_size
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
-    Cg, step = C // groups, max(1, ROWS // (OH * OW))
+    step = max(1, ROWS // (OH * OW))
     padded = xp.zeros((min(step, stop - start), H + 2 * ph, W + 2 * pw, C), dtype=x.dtype)
     bN, bH, bW, bC = padded.strides  # in bytes
     windows = xp.lib.stride_tricks.as_strided(
-        padded, shape=(padded.shape[0], OH, OW, groups, KH, KW, Cg),
-        strides=(bN, sh * bH, sw * bW, Cg * bC, dh * bH, dw * bW, bC))
-    cols = xp.empty(windows.shape, dtype=x.dtype)
+        padded, shape=(padded.shape[0], OH, OW, groups, KH, KW, C // groups),
+        strides=(bN, sh * bH, sw * bW, C // groups * bC, dh * bH, dw * bW, bC))
     for a in range(start, stop, step):
         n = min(step, stop - a)
         channels_last_into(padded[:n, ph:ph + H, pw:pw + W], x[a:a + n])
-        cols[:n] = windows[:n]  # the borders of `padded` stay zero
-        yield a, a + n, cols[:n].reshape(n * OH * OW, groups, KH * KW * Cg)
+        yield a, a + n, windows[:n]  # the borders of `padded` stay zero
+
+
+def _slices_of_windows(x, kernel_size, out_size, stride, padding, dilation, groups, start, stop):
+    """im2col of the images start:stop, a few at a time: yields ``(a, b, cols)``, cols the
+    windows of images a:b copied into a ``((b-a)*OH*OW, G, KH*KW*Cg)`` matrix (a buffer
+    that the next slice overwrites)."""
+    cols = None
+    for a, b, windows in slices_of_images(x, kernel_size, out_size, stride, padding, dilation,
+                                          groups, start, stop):
+        if cols is None:
+            cols = backend.get_array_module(x).empty(windows.shape, dtype=x.dtype)
+        cols[:b - a] = windows
+        yield a, b, cols[:b - a].reshape(windows.shape[0] * out_size[0] * out_size[1], groups, -1)
 
 
 def conv2d(x, weight, stride, padding, dilation, groups):

@@ -1,7 +1,9 @@
 """Fast convolution kernels: the same functions as `reference.py`'s, made fast.
 
 - One matrix product per convolution on channels-last im2col/col2im matrices (`im2col.py`),
-  its rows shared between the threads (`parallel.matmul_on_threads`).
+  its rows shared between the threads (`parallel.matmul_on_threads`); where im2col's matrix
+  would be many times the image (3x3 stride 1), and for groups, a few images at a time
+  (`chunked.py`). A stride-1 transposed convolution is a convolution with the flipped kernel.
 - Transposed convolutions by sub-pixel phases where that is cheaper (`subpixel.py`).
 - Backward: the input and weight gradients side by side on two threads, and im2col
   matrices built once and used twice (forward and weight gradient of a convolution; both
@@ -46,11 +48,10 @@ def conv2d(x, weight, stride, padding, dilation, groups=1, keep=None):
     matrix is left in ``keep["cols"]``: the weight gradient needs the same one."""
     N, OC, kernel_size = x.shape[0], weight.shape[0], weight.shape[2:]
     OH, OW = conv_output_size(x.shape[2:], kernel_size, stride, padding, dilation)
-    if groups == 1 or weight.shape[1] > 1:  # (depthwise: grouped.py)
-        if _in_slices(x.shape[2:], (OH, OW), kernel_size):
-            return chunked.conv2d(x, weight, stride, padding, dilation, groups)
-    if groups > 1:
-        return grouped.conv2d(x, weight, stride, padding, dilation, groups)
+    if groups > 1 and weight.shape[1] == 1:
+        return grouped.conv2d(x, weight, stride, padding, dilation, groups)  # depthwise
+    if groups > 1 or _in_slices(x.shape[2:], (OH, OW), kernel_size):
+        return chunked.conv2d(x, weight, stride, padding, dilation, groups)
     cols = im2col(x, kernel_size, (OH, OW), stride, padding, dilation)
     if keep is not None:
         keep["cols"] = cols
@@ -65,18 +66,18 @@ def conv_transpose2d(x, weight, stride, padding, dilation, out_size, groups=1):
     if gathering:
         return conv2d(x, chunked.transposed_as_convolution(weight, groups), (1, 1), gathering,
                       dilation, groups)
-    if groups > 1:
-        return grouped.conv_transpose2d(x, weight, stride, padding, dilation, out_size, groups)
     N, C, H, W = x.shape
-    OC, kernel_size = weight.shape[1], weight.shape[2:]
+    OC, kernel_size = weight.shape[1], weight.shape[2:]  # OC per group
     natural = [(n - 1) * s - 2 * p + d * (k - 1) + 1
                for n, k, s, p, d in zip((H, W), kernel_size, stride, padding, dilation)]
     output_padding = [o - n for o, n in zip(out_size, natural)]
     method = options.conv_transpose
-    if subpixel.applies(kernel_size, stride, padding, output_padding, dilation) and (
-            method == "subpixel" or
-            method == "auto" and subpixel.worth_it(C, OC, (H, W), kernel_size, stride)):
-        return subpixel.conv_transpose2d_phases(x, weight, stride, padding, out_size)
+    if (groups == 1 or C > groups) and subpixel.applies(kernel_size, stride, padding, output_padding, dilation) and (
+            method == "subpixel" or method == "auto" and subpixel.worth_it(
+                C // groups, OC, (H, W), kernel_size, stride)):
+        return subpixel.conv_transpose2d_phases(x, weight, stride, padding, out_size, groups)
+    if groups > 1:
+        return grouped.conv_transpose2d(x, weight, stride, padding, dilation, out_size, groups)
     cols = matmul_on_threads(channels_last(x), weight_matrix(weight))  # (N*H*W, KH*KW*OC)
     return col2im(cols, (N, OC) + tuple(out_size), kernel_size, (H, W), stride, padding,
                   dilation)
@@ -87,11 +88,10 @@ def conv2d_grad_weight(x, g, kernel_size, stride, padding, dilation, groups=1, k
     convolution left it there (used once)."""
     C, (OC, OH, OW), (KH, KW) = x.shape[1], g.shape[1:], tuple(kernel_size)
     cols = keep.pop("cols", None) if keep is not None else None
-    if cols is None and (groups == 1 or C > groups) and _in_slices(x.shape[2:], (OH, OW),
-                                                                   (KH, KW)):
-        return chunked.conv2d_grad_weight(x, g, kernel_size, stride, padding, dilation, groups)
-    if groups > 1:
+    if groups > 1 and C == groups:
         return grouped.conv2d_grad_weight(x, g, kernel_size, stride, padding, dilation, groups)
+    if cols is None and (groups > 1 or _in_slices(x.shape[2:], (OH, OW), (KH, KW))):
+        return chunked.conv2d_grad_weight(x, g, kernel_size, stride, padding, dilation, groups)
     if cols is None:
         cols = im2col(x, (KH, KW), (OH, OW), stride, padding, dilation)
     # Computing gW^T (KH*KW*C, OC) = cols^T @ g: with OpenBLAS it ran up to several times
@@ -112,6 +112,7 @@ def conv2d_backward(x, weight, gy, stride, padding, dilation, groups, need_x, ne
             return conv2d_grad_weight(x, gy, weight.shape[2:], stride, padding, dilation,
                                       groups, keep)
     if need_x and need_weight:
+        gy = chunked.channels_last(gy)  # both gradients read dy channels-last: one copy
         return side_by_side(input_gradient, weight_gradient, gy)
     return input_gradient(), weight_gradient()
 
@@ -122,6 +123,8 @@ def conv_transpose2d_backward(x, weight, gy, stride, padding, dilation, groups, 
     pixels: it is built once."""
     if groups > 1:
         gx = gw = None
+        if need_x and need_weight:
+            gy = chunked.channels_last(gy)  # both read dy channels-last: one copy
         if need_x:
             gx = conv2d(gy, weight, stride, padding, dilation, groups)[:, :, :x.shape[2], :x.shape[3]]
         if need_weight:
