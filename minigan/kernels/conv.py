@@ -45,12 +45,16 @@ def _in_slices(size, out_size, kernel_size):
 
 def conv2d(x, weight, stride, padding, dilation, groups=1, keep=None):
     """y = im2col(x) @ W^T, as (N, OC, OH, OW) view of channels-last memory. im2col's
-    matrix is left in ``keep["cols"]``: the weight gradient needs the same one."""
+    matrix is left in ``keep["cols"]``: the weight gradient needs the same one (computed a
+    few images at a time, `chunked.py`: x's channels-last copy in ``keep["x"]``)."""
     N, OC, kernel_size = x.shape[0], weight.shape[0], weight.shape[2:]
     OH, OW = conv_output_size(x.shape[2:], kernel_size, stride, padding, dilation)
-    if groups > 1 and weight.shape[1] == 1:
-        return grouped.conv2d(x, weight, stride, padding, dilation, groups)  # depthwise
     if groups > 1 or _in_slices(x.shape[2:], (OH, OW), kernel_size):
+        x = chunked.channels_last(x)  # read here and by the weight gradient: copied once
+        if keep is not None:
+            keep["x"] = x
+        if groups > 1 and weight.shape[1] == 1:
+            return grouped.conv2d(x, weight, stride, padding, dilation, groups)  # depthwise
         return chunked.conv2d(x, weight, stride, padding, dilation, groups)
     cols = im2col(x, kernel_size, (OH, OW), stride, padding, dilation)
     if keep is not None:
@@ -103,6 +107,8 @@ def conv2d_grad_weight(x, g, kernel_size, stride, padding, dilation, groups=1, k
 def conv2d_backward(x, weight, gy, stride, padding, dilation, groups, need_x, need_weight,
                     keep=None):
     """(dx, dW) of y = conv2d(x, W), side by side on two threads when both are needed."""
+    if keep is not None:
+        x = keep.pop("x", x)  # the forward's channels-last copy of x
     def input_gradient():
         if need_x:
             return conv_transpose2d(gy, weight, stride, padding, dilation, x.shape[2:], groups)
