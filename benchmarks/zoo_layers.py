@@ -2,7 +2,8 @@
 
     python3 benchmarks/zoo_layers.py [--batch 64] [--repeats 7]
 
-Grouped and depthwise convolutions, padding modes, instance/layer/group norm, pooling,
+Grouped and depthwise convolutions, padding modes (beside a plain 3x3 convolution of the
+same size, "zeros"), instance/layer/group norm, pooling,
 upsampling and pixel shuffle: each layer is built in both libraries from the same
 PyTorch-order arguments, given the same input and upstream gradient (float32), and timed
 alternately in one process; the table shows the medians and the median ratio
