@@ -2,7 +2,8 @@
 
     python3 benchmarks/zoo_layers.py [--batch 64] [--repeats 7]
 
-Grouped and depthwise convolutions, padding modes, instance/layer/group norm, pooling,
+Grouped and depthwise convolutions, padding modes (beside a plain 3x3 convolution of the
+same size, "zeros"), instance/layer/group norm, pooling,
 upsampling and pixel shuffle: each layer is built in both libraries from the same
 PyTorch-order arguments, given the same input and upstream gradient (float32), and timed
 alternately in one process; the table shows the medians and the median ratio
@@ -21,6 +22,7 @@ from timing import clock  # benchmarks/timing.py
 LAYERS = [
     ("conv 3x3 groups=4", "Conv2d", (128, 128, 3, 1, 1, 1, 4), (128, 16, 16)),
     ("conv 3x3 depthwise", "Conv2d", (128, 128, 3, 1, 1, 1, 128), (128, 16, 16)),
+    ("conv 3x3 zeros", "Conv2d", (64, 64, 3, 1, 1), (64, 32, 32)),
     ("conv 3x3 reflect", "Conv2d", (64, 64, 3, 1, 1, 1, 1, True, "reflect"), (64, 32, 32)),
     ("convT 4x4 s2 groups=4", "ConvTranspose2d", (128, 64, 4, 2, 1, 0, 4), (128, 16, 16)),
     ("instance norm affine", "InstanceNorm2d", (64, 1e-5, 0.1, True), (64, 32, 32)),

@@ -214,9 +214,12 @@ def phase_cases(draw):
     output_padding = tuple(draw(st.integers(0, min(s - 1, p))) for s, p in zip(stride, padding))
     size = tuple(draw(st.integers(1 + max(0, -(-(2 * p - k + 1 - op) // s)), 5))
                  for k, s, p, op in zip(kernel, stride, padding, output_padding))
-    n, c_in, c_out = draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
-    args = dict(stride=stride, padding=padding, output_padding=output_padding, dilation=(1, 1))
-    return (n, c_in) + size, (c_in, c_out) + kernel, c_out, args, draw(st.booleans())
+    groups = draw(st.sampled_from([1, 1, 2]))
+    n = draw(st.integers(1, 2))
+    c_in, c_out = (groups * draw(st.integers(1, 3 if groups == 1 else 2)) for _ in range(2))
+    args = dict(stride=stride, padding=padding, output_padding=output_padding, dilation=(1, 1),
+                groups=groups)
+    return (n, c_in) + size, (c_in, c_out // groups) + kernel, c_out, args, draw(st.booleans())
 
 
 @pytest.mark.parametrize("method", ["col2im", "subpixel"])
@@ -229,7 +232,7 @@ def test_both_transposed_algorithms_match_the_definition(device, method, data):
         y = mg.conv_transpose2d(x, w, b, **args)
     expected = conv_transpose2d_loops(x.numpy(), w.numpy(), None if b is None else b.numpy(),
                                       *(args[k] for k in ("stride", "padding", "output_padding",
-                                                          "dilation")))
+                                                          "dilation", "groups")))
     np.testing.assert_allclose(y.numpy(), expected, rtol=1e-10, atol=1e-10)
 
 
@@ -248,7 +251,7 @@ def test_gradients_through_the_subpixel_method(device, op, data):
                                                       np.zeros(w_shape), None, args["stride"],
                                                       args["padding"], (0, 0),
                                                       (1, 1)).shape[2:]))
-        w_shape = (c_in, c_out) + w_shape[2:]
+        w_shape = (c_in, c_out // args["groups"]) + w_shape[2:]
         c_out = c_in
     x, w, b = draw_tensors(data, x_shape, w_shape, c_out, with_bias, device)
     inputs = [x, w] if b is None else [x, w, b]

@@ -15,7 +15,7 @@ from hypothesis import given, strategies as st
 
 import minigan as mg
 from minigan import backend
-from minigan.kernels import fast, reference, resample
+from minigan.kernels import chunked, fast, reference, resample
 from strategies import arrays
 from test_conv import conv_cases, phase_cases
 
@@ -24,7 +24,7 @@ INTERFACE = ["conv2d", "conv_transpose2d", "conv2d_grad_weight", "conv2d_backwar
              "conv_transpose2d_backward", "batch_norm", "batch_norm_backward", "leaky_relu",
              "leaky_relu_backward", "normalize", "normalize_backward", "for_each",
              "block_sum", "upsample_nearest", "max_pool_windows", "gather_windows",
-             "scatter_windows", "separable_map"]
+             "scatter_windows", "separable_map", "pad", "pad_backward"]
 
 
 def test_both_sets_offer_the_same_functions_with_the_same_arguments():
@@ -80,8 +80,17 @@ def conv_arrays(data, device, transposed, cases=None):
 
 # ----------------------------------------------------------------------- convolution
 @pytest.mark.parametrize("threads", THREADS)
+@pytest.mark.parametrize("rows", [chunked.ROWS, 1])  # 1: every image a slice of its own
 @given(data=st.data())
-def test_conv2d_forward_and_backward(device, threads, data):
+def test_conv2d_forward_and_backward(device, threads, rows, data):
+    previous, chunked.ROWS = chunked.ROWS, rows
+    try:
+        check_conv2d_forward_and_backward(device, threads, data)
+    finally:
+        chunked.ROWS = previous
+
+
+def check_conv2d_forward_and_backward(device, threads, data):
     x, w, args = conv_arrays(data, device, transposed=False)
     s, p, d, g = args["stride"], args["padding"], args["dilation"], args["groups"]
     y = reference.conv2d(x, w, s, p, d, g)
@@ -90,18 +99,46 @@ def test_conv2d_forward_and_backward(device, threads, data):
     same(*both("conv2d_grad_weight", threads, x, gy, w.shape[2:], s, p, d, g))
     need = data.draw(st.sampled_from([(True, True), (True, False), (False, True)]))
     same(*both("conv2d_backward", threads, x, w, gy, s, p, d, g, *need))
-    keep = {}  # the fast forward leaves im2col's matrix for the backward: same result
+    keep = {}  # what the fast forward may leave for the backward: same result
     with mg.kernels.use("fast", threads=threads):
         fast.conv2d(x, w, s, p, d, g, keep)
         gw = fast.conv2d_backward(x, w, gy, s, p, d, g, True, True, keep)[1]
-    assert "cols" not in keep  # used once
+    assert not keep  # used once
     same(gw, reference.conv2d_grad_weight(x, gy, w.shape[2:], s, p, d, g))
+
+
+@pytest.mark.parametrize("threads", THREADS)
+def test_convolutions_of_4_kib_channel_planes_equal_the_reference(device, threads):
+    """Channel planes of 4 KiB (32x16 float64) take another way to channels-last memory
+    (`chunked.channels_last_into`); slices of 2 images, and stride 1 (the input gradient
+    as a convolution with the flipped kernel)."""
+    rng = np.random.default_rng(1)
+    x = on(device, rng.normal(size=(3, 4, 32, 16)))
+    w = on(device, rng.normal(size=(6, 2, 3, 3)))
+    gy = on(device, rng.normal(size=(3, 6, 32, 16)))
+    previous, chunked.ROWS = chunked.ROWS, 2 * 32 * 16
+    try:
+        for groups, weight in ((1, w.reshape(3, 4, 3, 3)), (2, w)):
+            args = ((1, 1), (1, 1), (1, 1), groups)
+            out = gy[:, :weight.shape[0]]
+            same(*both("conv2d", threads, x, weight, *args))
+            same(*both("conv2d_backward", threads, x, weight, out, *args, True, True))
+    finally:
+        chunked.ROWS = previous
 
 
 @pytest.mark.parametrize("threads", THREADS)
 @pytest.mark.parametrize("method", ["auto", "col2im", "subpixel"])
 @given(data=st.data())
 def test_conv_transpose2d_forward_and_backward(device, threads, method, data):
+    previous, chunked.ROWS = chunked.ROWS, 3 if method == "subpixel" else chunked.ROWS
+    try:  # (sub-pixel products of grouped ones in blocks of 3 rows)
+        check_conv_transpose2d_forward_and_backward(device, threads, method, data)
+    finally:
+        chunked.ROWS = previous
+
+
+def check_conv_transpose2d_forward_and_backward(device, threads, method, data):
     cases = phase_cases() if method == "subpixel" else conv_cases(transposed=True)
     x, w, args = conv_arrays(data, device, transposed=True, cases=cases)
     s, p, d, op = args["stride"], args["padding"], args["dilation"], args["output_padding"]
@@ -199,6 +236,22 @@ def check_pooling_and_resampling_kernels(threads, data, device):
     rows = on(device, np.asarray(data.draw(arrays((4, image[-2])))))
     cols = on(device, np.asarray(data.draw(arrays((5, image[-1])))))
     same(*both("separable_map", threads, x, rows, cols))
+
+
+# --------------------------------------------------------------------- padding modes
+@given(data=st.data())
+def test_padding_modes_forward_and_backward(device, data):
+    mode = data.draw(st.sampled_from(["reflect", "replicate", "circular"]))
+    shape = data.draw(st.sampled_from([(2, 3, 4, 5), (1, 2, 1, 3), (3, 6), (2, 3, 2)]))
+    largest = {"reflect": -1, "replicate": 3, "circular": 0}[mode]  # beyond the size n
+    widths = tuple((0, 0) if mode == "reflect" and n == 1 else
+                   tuple(data.draw(st.integers(0, n + largest)) for _ in range(2))
+                   for n in shape)
+    x = on(device, np.asarray(data.draw(arrays(shape))))
+    same(*both("pad", 1, x, widths, mode))
+    padded = tuple(n + before + after for n, (before, after) in zip(shape, widths))
+    g = on(device, np.asarray(data.draw(arrays(padded))))
+    same(*both("pad_backward", 1, g, widths, mode))
 
 
 # ------------------------------------------------------------------------ optimizers

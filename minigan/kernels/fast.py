@@ -12,3 +12,4 @@ from .normalize import normalize, normalize_backward  # noqa: F401
 from .parallel import for_each  # noqa: F401
 from .resample import (block_sum, upsample_nearest, max_pool_windows,  # noqa: F401
                        gather_windows, scatter_windows, separable_map)
+from .padding import pad, pad_backward  # noqa: F401

@@ -134,6 +134,45 @@ def conv_transpose2d_backward(x, weight, gy, stride, padding, dilation, groups, 
     return gx, gw
 
 
+# --------------------------------------------------------------------- padding modes
+def edge_index(n, before, after, mode, xp):
+    """For each position i of an axis of n values padded by (before, after), the position
+    j(i) of the value it copies: "reflect" mirrors at the edge (the edge not repeated),
+    "replicate" repeats the edge, "circular" wraps around."""
+    j = xp.arange(-before, n + after)
+    if mode == "reflect":
+        j = xp.abs(j)
+        return xp.where(j >= n, 2 * (n - 1) - j, j)
+    if mode == "replicate":
+        return xp.clip(j, 0, n - 1)
+    return j % n
+
+
+def pad(x, widths, mode):
+    """y = x with borders copied from x, ``widths`` a (before, after) pair per axis: along
+    each padded axis y[i] = x[j(i)] (`edge_index`), an indexing."""
+    xp = backend.get_array_module(x)
+    for axis, (before, after) in enumerate(widths):
+        if before or after:
+            j = edge_index(x.shape[axis], before, after, mode, xp)
+            x = x[(slice(None),) * axis + (j,)]
+    return x
+
+
+def pad_backward(g, widths, mode):
+    """The adjoint of `pad`: dx[j] = the sum of dy[i] over the positions i that copy j
+    (each border added back onto the values it copies), axis by axis."""
+    xp = backend.get_array_module(g)
+    for axis, (before, after) in enumerate(widths):
+        if before or after:
+            n = g.shape[axis] - before - after
+            gx = xp.zeros(g.shape[:axis] + (n,) + g.shape[axis + 1:], dtype=g.dtype)
+            j = edge_index(n, before, after, mode, xp)
+            backend.scatter_add(gx, (slice(None),) * axis + (j,), g)
+            g = gx
+    return g
+
+
 # ------------------------------------------------------------------------ batch norm
 def _channel_axes(x):
     """The axes a channel's statistics run over: all but axis 1 (C)."""

@@ -7,7 +7,7 @@ Their backward passes are each other: the gradient of `broadcast_to` is `sum_to`
 See ``docs/02_broadcasting.md``.
 """
 from ..autograd import Function, Tensor, ToDevice
-from .. import backend
+from .. import backend, kernels
 
 
 def normalize_axes(axis, ndim):
@@ -159,6 +159,35 @@ class Pad(Function):
         return getitem(gy, index)
 
 
+class PadEdges(Function):
+    """y = x with borders copied from x ("reflect", "replicate" or "circular", see `pad`):
+    along each padded axis y[i] = x[j(i)], an indexing;  dx = `PadEdgesGrad`(dy), each
+    border's gradient added back onto the values it copies (as `getitem`'s backward)."""
+
+    def __init__(self, widths, mode):
+        self.widths, self.mode = widths, mode
+
+    def forward(self, x):
+        return kernels.current().pad(x, self.widths, self.mode)
+
+    def backward(self, gy):
+        return PadEdgesGrad(self.widths, self.mode)(gy)
+
+
+class PadEdgesGrad(Function):
+    """y = the adjoint of `PadEdges`: g's middle, with each border of g added onto the
+    values it copies. It is linear, and its adjoint is the padding:  dg = PadEdges(dy)."""
+
+    def __init__(self, widths, mode):
+        self.widths, self.mode = widths, mode
+
+    def forward(self, g):
+        return kernels.current().pad_backward(g, self.widths, self.mode)
+
+    def backward(self, gy):
+        return PadEdges(self.widths, self.mode)(gy)
+
+
 # ----------------------------------------------------------------------- functional API
 def as_shape(args):
     """``f(2, 3)`` and ``f((2, 3))`` both mean the shape (2, 3), as in PyTorch."""
@@ -250,8 +279,8 @@ def pad(input, pad, mode="constant", value=None):
     dimension, e.g. ``(left, right, top, bottom)`` for images. ``mode``: "constant" (borders
     of ``value``, default 0), "reflect" (mirrored at the edge, the edge not repeated),
     "replicate" (the edge repeated) or "circular" (wrapped around). The non-constant modes
-    are indexing with an integer array per padded dimension, so their gradient adds each
-    border's gradient onto the pixel it copies (`getitem`'s backward)."""
+    are indexing (`PadEdges`), so their gradient adds each border's gradient onto the pixel
+    it copies."""
     x = input
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise ValueError(f"pad: {pad} must hold (before, after) pairs for at most {x.ndim} dims")
@@ -266,23 +295,16 @@ def pad(input, pad, mode="constant", value=None):
                          f"got {mode!r}")
     if value is not None:
         raise ValueError(f"pad: value applies to mode 'constant' only, not {mode!r}")
-    xp = backend.get_array_module(x.data)
     for axis, (before, after) in widths.items():
         n = x.shape[axis]
         if mode == "reflect" and max(before, after) >= n or mode == "circular" and max(before, after) > n:
             limit = "smaller than" if mode == "reflect" else "at most"
             raise ValueError(f"pad: {mode} padding {(before, after)} of dimension {axis} must be "
                              f"{limit} its size {n} (input shape {x.shape})")
-        j = xp.arange(-before, n + after)
-        if mode == "reflect":
-            j = xp.abs(j)
-            j = xp.where(j >= n, 2 * (n - 1) - j, j)
-        elif mode == "replicate":
-            j = xp.clip(j, 0, n - 1)
-        else:
-            j = j % n
-        x = getitem(x, (slice(None),) * axis + (j,))
-    return x
+        if mode == "replicate" and n == 0 and before + after:
+            raise ValueError(f"pad: cannot replicate the edge of the empty dimension {axis} "
+                             f"(input shape {x.shape})")
+    return PadEdges(tuple(widths.get(axis, (0, 0)) for axis in range(x.ndim)), mode)(x)
 
 
 def to_device_dtype(x, device, dtype=None):
