@@ -65,7 +65,7 @@ def slices_of_images(x, kernel_size, out_size, stride, padding, dilation, groups
         yield a, a + n, windows[:n]  # the borders of `padded` stay zero
 
 
-def _slices_of_windows(x, kernel_size, out_size, stride, padding, dilation, groups, start, stop):
+def slices_of_windows(x, kernel_size, out_size, stride, padding, dilation, groups, start, stop):
     """im2col of the images start:stop, a few at a time: yields ``(a, b, cols)``, cols the
     windows of images a:b copied into a ``((b-a)*OH*OW, G, KH*KW*Cg)`` matrix (a buffer
     that the next slice overwrites)."""
@@ -90,7 +90,7 @@ def conv2d(x, weight, stride, padding, dilation, groups):
     y = xp.empty((N, OH, OW, OC), dtype=xp.result_type(x, weight))
 
     def work(start, stop):
-        for a, b, cols in _slices_of_windows(x, (KH, KW), (OH, OW), stride, padding, dilation,
+        for a, b, cols in slices_of_windows(x, (KH, KW), (OH, OW), stride, padding, dilation,
                                              groups, start, stop):
             out = y[a:b].reshape(-1, groups, OCg)
             xp.matmul(cols.transpose(1, 0, 2), w, out=out.transpose(1, 0, 2))
@@ -108,7 +108,7 @@ def conv2d_grad_weight(x, g, kernel_size, stride, padding, dilation, groups):
 
     def work(start, stop):
         total = xp.zeros((groups, KH * KW * Cg, OCg), dtype=xp.result_type(x, g))
-        for a, b, cols in _slices_of_windows(x, (KH, KW), (OH, OW), stride, padding, dilation,
+        for a, b, cols in slices_of_windows(x, (KH, KW), (OH, OW), stride, padding, dilation,
                                              groups, start, stop):
             rows = xp.empty((b - a, OH, OW, OC), dtype=g.dtype)
             channels_last_into(rows, g[a:b])

@@ -43,10 +43,24 @@ def _depthwise_conv2d(x, weight, stride, padding, dilation, out_size):
     M = OC // C
     taps = weight.reshape(C, M, KH, KW).transpose(1, 2, 3, 0).copy()  # (M, KH, KW, C)
     y = xp.empty((N,) + tuple(out_size) + (C, M), dtype=x.dtype)
+    OH, OW = out_size
+    runs = M == 1 and stride[1] == 1
+    if runs:
+        # Stride 1 along rows: a tap's window columns j and channels c are one contiguous
+        # run of OW*C numbers (the taps repeated OW times to match), and einsum's inner loop
+        # runs along all of it, not C numbers at a time: twice as fast.
+        taps = xp.ascontiguousarray(xp.broadcast_to(taps[0, :, :, None], (KH, KW, OW, C)))
+        taps = taps.reshape(KH, KW, OW * C)
 
     def work(start, stop):
         for a, b, windows in slices_of_images(x, (KH, KW), out_size, stride, padding, dilation,
                                               1, start, stop):
+            if runs:  # windows (n, i, j, 1, kh, kw, c) as (n, i, kh, kw, (j, c))
+                bN, bI, _, _, bH, bW, bC = windows.strides
+                view = xp.lib.stride_tricks.as_strided(
+                    windows, shape=(b - a, OH, KH, KW, OW * C), strides=(bN, bI, bH, bW, bC))
+                y[a:b] = xp.einsum("nihwx,hwx->nix", view, taps).reshape(b - a, OH, OW, C, 1)
+                continue
             for o in range(M):  # (einsum is 10x slower unless c is the innermost axis)
                 y[a:b, ..., o] = xp.einsum("nijhwc,hwc->nijc", windows[:, :, :, 0], taps[o])
     over_batch(work, N, 2 * KH * KW * y.size, y)
@@ -84,8 +98,10 @@ def _depthwise_grad_weight(x, g, kernel_size, stride, padding, dilation):
         total = xp.zeros((KH, KW, C, M), dtype=x.dtype)
         for a, b, windows in slices_of_images(x, (KH, KW), (OH, OW), stride, padding, dilation,
                                               1, start, stop):
-            grads = xp.empty((b - a, OH, OW, OC), dtype=g.dtype)
-            channels_last_into(grads, g[a:b])
+            grads = g[a:b].transpose(0, 2, 3, 1)  # no copy where g is channels-last already
+            if not grads.flags.c_contiguous:
+                grads = xp.empty((b - a, OH, OW, OC), dtype=g.dtype)
+                channels_last_into(grads, g[a:b])
             total += xp.einsum("nijhwc,nijcm->hwcm", windows[:, :, :, 0],
                                grads.reshape(b - a, OH, OW, C, M))
         sums[start] = total

@@ -66,25 +66,27 @@ def conv_transpose2d_phases(x, weight, stride, padding, out_size, groups=1):
     (SH, SW), (PH, PW), (OH, OW) = stride, padding, out_size
     TH, TW = KH // SH, KW // SW
     MH, MW = H + TH - 1, W + TW - 1  # rows and columns of each phase, border included
-    cols = im2col(x, (TH, TW), (MH, MW), (1, 1), (TH - 1, TW - 1), (1, 1), groups)
     matrices = phase_weight_matrix(weight, stride, groups)
+    image = xp.empty((N, MH, SH, MW, SW, groups, OCg), dtype=xp.result_type(x, weight))
     if groups == 1:
-        phases = matmul_on_threads(cols, matrices[0])
-    else:
-        blocks = cols.reshape(cols.shape[0], groups, -1)
-        phases = xp.empty((cols.shape[0], groups, SH * SW * OCg), dtype=cols.dtype)
+        cols = im2col(x, (TH, TW), (MH, MW), (1, 1), (TH - 1, TW - 1), (1, 1))
+        phases = matmul_on_threads(cols, matrices[0]).reshape(N, MH, MW, 1, SH, SW, OCg)
 
-        def product(start, stop):  # rows start:stop, all groups in one batched product
-            for a in range(start, stop, chunked.ROWS):  # blocks of rows: a third faster
-                b = min(a + chunked.ROWS, stop)
-                xp.matmul(blocks[a:b].transpose(1, 0, 2), matrices,
-                          out=phases[a:b].transpose(1, 0, 2))
-        over_batch(product, cols.shape[0], cols.size * SH * SW * OCg, phases)
-    phases = phases.reshape(N, MH, MW, groups, SH, SW, OCg)
-    image = xp.empty((N, MH, SH, MW, SW, groups, OCg), dtype=phases.dtype)  # rows m*S + r, ...
-
-    def interleave(start, stop):  # the images start:stop (see parallel.py)
-        image[start:stop] = phases[start:stop].transpose(0, 1, 4, 2, 5, 3, 6)
-    over_batch(interleave, N, 2 * image.size, image)
+        def interleave(start, stop):  # the images start:stop (see parallel.py)
+            image[start:stop] = phases[start:stop].transpose(0, 1, 4, 2, 5, 3, 6)
+        over_batch(interleave, N, 2 * image.size, image)
+    else:  # a few images at a time (`chunked.py`): windows, products and interleave in cache
+        def work(start, stop):
+            phases = None
+            for a, b, cols in chunked.slices_of_windows(x, (TH, TW), (MH, MW), (1, 1),
+                                                        (TH - 1, TW - 1), (1, 1), groups,
+                                                        start, stop):
+                if phases is None:
+                    phases = xp.empty((groups, cols.shape[0], SH * SW * OCg), dtype=image.dtype)
+                part = phases[:, :cols.shape[0]]
+                xp.matmul(cols.transpose(1, 0, 2), matrices, out=part)
+                image[a:b] = part.reshape(groups, b - a, MH, MW, SH, SW, OCg).transpose(
+                    1, 2, 4, 3, 5, 0, 6)
+        over_batch(work, N, x.size * (TH * TW) * SH * SW * OCg, image)
     image = image.reshape(N, MH * SH, MW * SW, groups * OCg)
     return image[:, PH:PH + OH, PW:PW + OW, :].transpose(0, 3, 1, 2)
