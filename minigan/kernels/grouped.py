@@ -15,6 +15,8 @@ the weight gradient. (Earlier versions made one multiply-add pass per kernel tap
 images, about 3x slower on a 128-channel 16x16 layer.) The transposed depthwise convolution
 adds the shifted products back, tap by tap; with stride 1 it is a depthwise convolution
 with the flipped kernel instead (`conv.py`).
+Off the CPU (CuPy) the depthwise kernels go tap by tap (`*_by_taps`): a binary einsum there
+is transposed copies and many tiny matrix products.
 Each function equals its reference twin (tests/test_kernels.py).
 See ``docs/11_making_it_fast.md``.
 """
@@ -110,6 +112,31 @@ def _depthwise_grad_weight(x, g, kernel_size, stride, padding, dilation):
     return gw.transpose(2, 3, 0, 1).reshape(OC, 1, KH, KW)
 
 
+def _depthwise_conv2d_by_taps(x, weight, stride, padding, dilation, out_size):
+    """The form for a GPU: one multiply-add over the whole batch per kernel tap, each one
+    elementwise kernel on CuPy (where the einsums above would become transposed copies and
+    many tiny matrix products)."""
+    xp = backend.get_array_module(x, weight)
+    (N, C), OC, (ph, pw) = x.shape[:2], weight.shape[0], padding
+    image = xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    y = xp.zeros((N, C, OC // C) + tuple(out_size), dtype=x.dtype)
+    taps = weight.reshape(C, OC // C, -1, 1, 1)
+    for k, (_, rows, cols) in enumerate(_taps(weight.shape[2:], out_size, stride, dilation)):
+        y += image[:, :, None, rows, cols] * taps[:, :, k]
+    return y.reshape((N, OC) + tuple(out_size))
+
+
+def _depthwise_grad_weight_by_taps(x, g, kernel_size, stride, padding, dilation):
+    """gW tap by tap as a product and a plain sum: the GPU form of `_depthwise_grad_weight`."""
+    xp = backend.get_array_module(x, g)
+    (N, C), (OC, OH, OW), (ph, pw) = x.shape[:2], g.shape[1:], padding
+    image = xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    grads = g.reshape(N, C, OC // C, OH, OW)
+    gw = xp.stack([(image[:, :, None, rows, cols] * grads).sum(axis=(0, 3, 4))
+                   for _, rows, cols in _taps(kernel_size, (OH, OW), stride, dilation)], axis=-1)
+    return gw.reshape(OC, 1, *kernel_size)
+
+
 def _each_group(work, groups, multiply_adds, array):
     """``work(g)`` for every group, the groups shared between the threads."""
     def run(start, stop):
@@ -121,6 +148,8 @@ def _each_group(work, groups, multiply_adds, array):
 def conv2d(x, weight, stride, padding, dilation, groups):
     """A depthwise convolution (one input channel per group; other groups: `chunked.py`)."""
     out_size = conv_output_size(x.shape[2:], weight.shape[2:], stride, padding, dilation)
+    if backend.device_of(x) != "cpu":
+        return _depthwise_conv2d_by_taps(x, weight, stride, padding, dilation, out_size)
     return _depthwise_conv2d(x, weight, stride, padding, dilation, out_size)
 
 
@@ -144,4 +173,7 @@ def conv_transpose2d(x, weight, stride, padding, dilation, out_size, groups):
 
 def conv2d_grad_weight(x, g, kernel_size, stride, padding, dilation, groups):
     """The weight gradient of a depthwise convolution (other groups: `chunked.py`)."""
+    if backend.device_of(x) != "cpu":
+        return _depthwise_grad_weight_by_taps(x, g, tuple(kernel_size), stride, padding,
+                                              dilation)
     return _depthwise_grad_weight(x, g, tuple(kernel_size), stride, padding, dilation)
