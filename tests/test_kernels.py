@@ -82,15 +82,8 @@ def conv_arrays(data, device, transposed, cases=None):
 @pytest.mark.parametrize("threads", THREADS)
 @pytest.mark.parametrize("rows", [chunked.ROWS, 1])  # 1: every image a slice of its own
 @given(data=st.data())
-def test_conv2d_forward_and_backward(device, threads, rows, data):
-    previous, chunked.ROWS = chunked.ROWS, rows
-    try:
-        check_conv2d_forward_and_backward(device, threads, data)
-    finally:
-        chunked.ROWS = previous
-
-
-def check_conv2d_forward_and_backward(device, threads, data):
+def test_conv2d_forward_and_backward(device, threads, rows, data, monkeypatch):
+    monkeypatch.setattr(chunked, "ROWS", rows)
     x, w, args = conv_arrays(data, device, transposed=False)
     s, p, d, g = args["stride"], args["padding"], args["dilation"], args["groups"]
     y = reference.conv2d(x, w, s, p, d, g)
@@ -108,7 +101,7 @@ def check_conv2d_forward_and_backward(device, threads, data):
 
 
 @pytest.mark.parametrize("threads", THREADS)
-def test_convolutions_of_4_kib_channel_planes_equal_the_reference(device, threads):
+def test_convolutions_of_4_kib_channel_planes_equal_the_reference(device, threads, monkeypatch):
     """Channel planes of 4 KiB (32x16 float64) take another way to channels-last memory
     (`chunked.channels_last_into`); slices of 2 images, and stride 1 (the input gradient
     as a convolution with the flipped kernel)."""
@@ -116,29 +109,20 @@ def test_convolutions_of_4_kib_channel_planes_equal_the_reference(device, thread
     x = on(device, rng.normal(size=(3, 4, 32, 16)))
     w = on(device, rng.normal(size=(6, 2, 3, 3)))
     gy = on(device, rng.normal(size=(3, 6, 32, 16)))
-    previous, chunked.ROWS = chunked.ROWS, 2 * 32 * 16
-    try:
-        for groups, weight in ((1, w.reshape(3, 4, 3, 3)), (2, w)):
-            args = ((1, 1), (1, 1), (1, 1), groups)
-            out = gy[:, :weight.shape[0]]
-            same(*both("conv2d", threads, x, weight, *args))
-            same(*both("conv2d_backward", threads, x, weight, out, *args, True, True))
-    finally:
-        chunked.ROWS = previous
+    monkeypatch.setattr(chunked, "ROWS", 2 * 32 * 16)
+    for groups, weight in ((1, w.reshape(3, 4, 3, 3)), (2, w)):
+        args = ((1, 1), (1, 1), (1, 1), groups)
+        out = gy[:, :weight.shape[0]]
+        same(*both("conv2d", threads, x, weight, *args))
+        same(*both("conv2d_backward", threads, x, weight, out, *args, True, True))
 
 
 @pytest.mark.parametrize("threads", THREADS)
 @pytest.mark.parametrize("method", ["auto", "col2im", "subpixel"])
 @given(data=st.data())
-def test_conv_transpose2d_forward_and_backward(device, threads, method, data):
-    previous, chunked.ROWS = chunked.ROWS, 3 if method == "subpixel" else chunked.ROWS
-    try:  # (sub-pixel products of grouped ones in blocks of 3 rows)
-        check_conv_transpose2d_forward_and_backward(device, threads, method, data)
-    finally:
-        chunked.ROWS = previous
-
-
-def check_conv_transpose2d_forward_and_backward(device, threads, method, data):
+def test_conv_transpose2d_forward_and_backward(device, threads, method, data, monkeypatch):
+    if method == "subpixel":  # sub-pixel products of grouped ones in blocks of 3 rows
+        monkeypatch.setattr(chunked, "ROWS", 3)
     cases = phase_cases() if method == "subpixel" else conv_cases(transposed=True)
     x, w, args = conv_arrays(data, device, transposed=True, cases=cases)
     s, p, d, op = args["stride"], args["padding"], args["dilation"], args["output_padding"]
@@ -209,15 +193,8 @@ def test_leaky_relu_forward_and_backward(device, threads, data):
 @pytest.mark.parametrize("threads", THREADS)
 @pytest.mark.parametrize("chunk", [resample.CHUNK, 1])  # 1: every image a chunk of its own
 @given(data=st.data())
-def test_pooling_and_resampling_kernels(device, threads, chunk, data):
-    previous, resample.CHUNK = resample.CHUNK, chunk
-    try:
-        check_pooling_and_resampling_kernels(threads, data, device)
-    finally:
-        resample.CHUNK = previous
-
-
-def check_pooling_and_resampling_kernels(threads, data, device):
+def test_pooling_and_resampling_kernels(device, threads, chunk, data, monkeypatch):
+    monkeypatch.setattr(resample, "CHUNK", chunk)
     kernel = data.draw(st.tuples(st.integers(1, 3), st.integers(1, 3)))
     lead = data.draw(st.sampled_from([(3,), (2, 3), (1, 1)]))
     out = (data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3)))
