@@ -79,6 +79,13 @@ CONFIGS = {
     "pacgan-4": ["--pack", "4"],
     "ttur": ["--lr-d", "2e-3", "--lr-g", "5e-4"],
     "d-skip": ["--d-skip", "0.7"],
+    # ---- moonshot attempts: logistic + lazy R1 (the only new row with every mode on every
+    # seed) made sharper with what sharpened the ns rows: mbstd, an EMA of G, decayed rates.
+    "r1-ema-decay": ["--loss", "logistic", "--r1", "0.1", "--r1-interval", "16", "--mbstd",
+                     "--ema", "0.99", "--lr-decay"],
+    "r1-long-decay": ["--loss", "logistic", "--r1", "0.1", "--r1-interval", "16", "--mbstd",
+                      "--ema", "0.99", "--lr-g", "2e-3", "--lr-d", "2e-3", "--steps", "20000",
+                      "--lr-decay", "--decay-start", "0.5"],
 }
 DRS = " + DRS"  # suffix of the rows scored on the --drs points of a run
 DATASETS = {"ring": [], "grid": []}

@@ -67,7 +67,7 @@ PROG = os.path.basename(__file__)  # errors read "cats_dcgan.py: error: ...", as
 
 # ----------------------------------------------------------------------------- settings
 # DCGAN doubles 4x4 up to the image size, the output layer at least once: the sizes
-# DCGANGenerator accepts (minigan/gan/models.py).
+# DCGANGenerator accepts (minigan/gan/models/dcgan.py).
 power_of_two_size = checked(int, lambda n: n >= 8 and n & (n - 1) == 0,
                             "a power of two from 8 up (8, 16, 32, 64, 128, ...)")
 

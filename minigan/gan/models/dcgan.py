@@ -1,4 +1,4 @@
-"""GAN networks: the DCGAN pair for images and a small MLP pair for the 2-D toy data.
+"""The DCGAN pair for images (the MLP pair for the 2-D toy data is in mlp.py).
 
 Every discriminator returns raw *logits* of shape (N,) (no sigmoid: the objectives in
 `minigan.gan.objectives` take logits) and has a ``features(x)`` method giving the activations
@@ -15,12 +15,11 @@ in G with a Tanh output in [-1, 1]; LeakyReLU(0.2) in D; weights from N(0, 0.02)
 
 For image_size = 32 one stage is dropped (G starts at 4ngf). See ``docs/08_gan_basics.md``.
 """
-from ..nn import (Module, Sequential, Linear, Conv2d, ConvTranspose2d, BatchNorm1d, BatchNorm2d,
-                  ReLU, LeakyReLU, Tanh, init)
-from ..ops import reshape
-from .spectral_norm import spectral_norm as _spectral_norm
-from .tricks import MinibatchStdDev
-from .virtual_batchnorm import VirtualBatchNorm
+from ...nn import (Module, Sequential, Conv2d, ConvTranspose2d, BatchNorm2d, ReLU, LeakyReLU,
+                  Tanh, init)
+from ...ops import reshape
+from ..spectral_norm import spectral_norm as _spectral_norm
+from ..tricks import MinibatchStdDev
 
 
 def _stages(image_size):
@@ -96,50 +95,3 @@ def dcgan_init(module):
     elif name in ("BatchNorm1d", "BatchNorm2d", "VirtualBatchNorm"):
         init.normal_(module.weight, 1.0, 0.02)
         init.zeros_(module.bias)
-
-
-# -------------------------------------------------------------------- 2-D toy data (MLPs)
-class MLPGenerator(Module):
-    """z (N, nz) -> points (N, out_features): ``num_layers`` hidden ReLU layers of ``hidden``
-    units. ``norm``: None, "batch" (BatchNorm1d) or "virtual" (`VirtualBatchNorm` with a
-    reference batch of ``reference_size``; wrap the model in `ReferenceBatch`)."""
-
-    def __init__(self, nz=2, hidden=128, num_layers=3, out_features=2, norm=None,
-                 reference_size=None):
-        super().__init__()
-        self.nz = nz
-        layers, width = [], nz
-        for _ in range(num_layers):
-            layers.append(Linear(width, hidden))
-            if norm == "batch":
-                layers.append(BatchNorm1d(hidden))
-            elif norm == "virtual":
-                layers.append(VirtualBatchNorm(hidden, reference_size))
-            elif norm is not None:
-                raise ValueError(f"MLPGenerator: norm must be None, 'batch' or 'virtual', "
-                                 f"got {norm!r}")
-            layers.append(ReLU())
-            width = hidden
-        layers.append(Linear(width, out_features))
-        self.main = Sequential(*layers)
-
-    def forward(self, z):
-        return self.main(z)
-
-
-class MLPDiscriminator(_Discriminator):
-    """points (N, in_features) -> logits (N,): LeakyReLU(0.2) hidden layers, optionally
-    spectrally normalised, with an optional minibatch-stddev feature before the output."""
-
-    def __init__(self, in_features=2, hidden=128, num_layers=3, spectral_norm=False,
-                 minibatch_std=False):
-        super().__init__()
-        sn = _spectral_norm if spectral_norm else (lambda layer: layer)
-        layers, width = [], in_features
-        for _ in range(num_layers):
-            layers += [sn(Linear(width, hidden)), LeakyReLU(0.2)]
-            width = hidden
-        self.body = Sequential(*layers)
-        self.mbstd = MinibatchStdDev() if minibatch_std else None
-        self.head = sn(Linear(width + int(minibatch_std), 1))
-

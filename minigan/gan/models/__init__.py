@@ -1,0 +1,3 @@
+"""GAN architectures, one family per file (see docs/index.md for the pages that explain them)."""
+from .dcgan import DCGANGenerator, DCGANDiscriminator, dcgan_init
+from .mlp import MLPGenerator, MLPDiscriminator
