@@ -1,0 +1,2 @@
+"""Measuring generative models: distances between feature distributions (FID, KID), diversity
+judged by a classifier, and image-quality scores. One idea per file."""
