@@ -1,3 +1,6 @@
 """GAN architectures, one family per file (see docs/index.md for the pages that explain them)."""
 from .dcgan import DCGANGenerator, DCGANDiscriminator, dcgan_init
 from .mlp import MLPGenerator, MLPDiscriminator
+from .progan import (ProGANGenerator, ProGANDiscriminator, ProGANTrainer, PixelNorm,
+                     EqualizedConv2d, EqualizedLinear)
+from .msg import MSGGenerator, MSGDiscriminator, MSGGANTrainer
