@@ -273,3 +273,42 @@ def test_msg_trains_two_steps(device, combine):
     assert not same(snapshot(G), before)
     sample = trainer.sample()
     assert sample.shape == (4, 3, 16, 16) and sample.device == device
+
+
+# ------------------------------------------- the cats example's specs (examples/archs/)
+def _arch(name, monkeypatch):
+    """examples/archs/<name>.py with tiny widths (the loop and schedule are what is tested)."""
+    import importlib
+    import pathlib
+    root = str(pathlib.Path(__file__).resolve().parent.parent)
+    monkeypatch.syspath_prepend(root)  # examples/ is a folder of scripts, not a package
+    module = importlib.import_module(f"examples.archs.{name}")
+    monkeypatch.setitem(module.DEFAULTS, "widths", {4: 4, 8: 3, 16: 2, 32: 2, 64: 2})
+    return module
+
+
+def _run(module, out, steps, total, resume=False):
+    from minigan.data import ImageBatches
+    from minigan.gan.loop import run_training
+    config = dict(image_size=16, nz=8, batch_size=4, steps=total, lr_g=None, lr_d=None,
+                  loss=None, device="cpu", seed=0)
+    images = np.random.default_rng(0).integers(0, 256, (12, 16, 16, 3), dtype=np.uint8)
+    trainer = module.build_trainer(config)
+    summary = run_training(trainer, ImageBatches(images, 4, seed=0), steps, str(out), config,
+                           resume=resume)
+    return trainer, summary
+
+
+@pytest.mark.parametrize("name", ["progan", "msg"])
+def test_arch_specs_train_with_the_shared_loop_and_resume_exactly(name, monkeypatch, tmp_path):
+    module = _arch(name, monkeypatch)
+    with pytest.raises(ValueError, match="image_size must be one of"):
+        module.widths_for(48)
+    straight, summary = _run(module, tmp_path / "straight", 6, 6)
+    assert summary["status"] == "finished" and (tmp_path / "straight" / "final.png").exists()
+    if name == "progan":  # 6 steps over 3 stages: phases of one step, 16x16 from step 4
+        assert (straight.fade_steps, straight.stable_steps, straight.G.resolution) == (1, 1, 16)
+    _run(module, tmp_path / "resumed", 3, 6)  # stops mid-schedule, then resumes
+    resumed, summary = _run(module, tmp_path / "resumed", 6, 6, resume=True)
+    assert summary["status"] == "finished" and resumed.history == straight.history
+    assert same(snapshot(resumed.G), snapshot(straight.G))
