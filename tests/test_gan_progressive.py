@@ -145,6 +145,9 @@ def test_growth_schedule():
     assert schedule == [(0, 1.0)] * 3 + [(1, 0.5), (1, 1.0)] + [(1, 1.0)] * 3 \
         + [(2, 0.5), (2, 1.0)] + [(2, 1.0)] * 4
     assert growth_stage(10 ** 6, 1, 2, 3) == (0, 1.0)
+    assert [growth_stage(step, 3, 0, 1) for step in range(3)] == [(0, 1.0), (1, 1.0), (2, 1.0)]
+    with pytest.raises(ValueError, match="not both 0"):
+        growth_stage(0, 3, 0, 0)
 
 
 def make_progan(seed=0, device="cpu", widths=(4, 3, 2), **options):
@@ -203,6 +206,24 @@ def test_progan_checkpoint_mid_fade_in_resumes_bit_for_bit(tmp_path):
                  (resumed.ema.module, straight.ema.module)):
         assert same(snapshot(a), snapshot(b))
     assert np.array_equal(resumed.sample().numpy(), straight.sample().numpy())
+
+
+@pytest.mark.parametrize("reset", [True, False])
+def test_growing_adds_a_parameter_group_and_resets_adam_or_not(reset):
+    trainer = make_progan(reset_optimizer=reset)
+    batches = random_batches(16)
+    for _ in range(2):
+        trainer.train_step(batches)
+    old = dict(trainer.g_optimizer.state)
+    assert old and trainer.G.stage == 0
+    trainer.grow()
+    group = trainer.g_optimizer.param_groups[1]
+    new = list(trainer.G.blocks[1].parameters()) + list(trainer.G.to_rgb[1].parameters())
+    assert [id(p) for p in group["params"]] == [id(p) for p in new]
+    assert group["lr"] == trainer.g_optimizer.defaults["lr"]
+    kept = trainer.g_optimizer.state
+    assert (not kept) if reset else (kept.keys() == old.keys() and
+                                     all(kept[p] is old[p] for p in old))
 
 
 def test_progan_trainer_refuses_grown_or_mismatched_models():

@@ -259,6 +259,9 @@ def growth_stage(step, num_stages, fade_steps, stable_steps):
     ``fade_steps`` (alpha = 1/fade_steps, 2/fade_steps, ..., 1), then stabilises for
     ``stable_steps`` at alpha = 1. The last stage goes on until training ends. (The paper
     counts 800k real images for each phase.)"""
+    if fade_steps < 0 or stable_steps < 0 or fade_steps + stable_steps < 1:
+        raise ValueError(f"growth_stage: fade_steps and stable_steps must be >= 0 and not both "
+                         f"0, got {fade_steps} and {stable_steps}")
     if step < stable_steps or num_stages == 1:
         return 0, 1.0
     stage, into = divmod(step - stable_steps, fade_steps + stable_steps)
