@@ -24,7 +24,7 @@ from ...nn import functional as F
 from ...ops import cat, reshape, clamp
 from ..trainer import GANTrainer
 from .progan import (EqualizedLinear, generator_block, discriminator_block, to_rgb, from_rgb,
-                     _check_widths)
+                     check_widths)
 
 
 class Pyramid(list):
@@ -55,7 +55,7 @@ class MSGGenerator(Module):
     def __init__(self, nz=128, widths=(128, 128, 64, 32), channels=3):
         super().__init__()
         self.nz, self.channels = nz, channels
-        self.widths = _check_widths("MSGGenerator", widths)
+        self.widths = check_widths("MSGGenerator", widths)
         self.blocks = ModuleList([generator_block(i, nz, self.widths)
                                   for i in range(len(self.widths))])
         self.to_rgb = ModuleList([to_rgb(w, channels) for w in self.widths])
@@ -80,7 +80,7 @@ class MSGDiscriminator(Module):
             raise ValueError(f"MSGDiscriminator: combine must be 'simple' or 'conv', "
                              f"got {combine!r}")
         self.channels, self.combine = channels, combine
-        self.widths = _check_widths("MSGDiscriminator", widths)
+        self.widths = check_widths("MSGDiscriminator", widths)
         top = len(self.widths) - 1
         self.from_rgb = from_rgb(channels, self.widths[top])  # the finest image starts D
         # phi for every coarser scale; the block of scale i takes widths[i] + extra channels

@@ -100,7 +100,8 @@ def fade_in(old, new, alpha):
     return (1.0 - alpha) * old + alpha * new
 
 
-def _check_widths(name, widths):
+def check_widths(name, widths):
+    """Channels per resolution 4, 8, 16, ... as a tuple of ints, or a clear error."""
     if len(widths) < 1 or any(int(w) != w or w < 1 for w in widths):
         raise ValueError(f"{name}: widths must be positive channel counts, one per resolution "
                          f"4, 8, 16, ..., got {widths!r}")
@@ -164,7 +165,7 @@ class ProGANGenerator(Module):
     def __init__(self, nz=128, widths=(128, 128, 64, 32), channels=3):
         super().__init__()
         self.nz, self.channels = nz, channels
-        self.widths = _check_widths("ProGANGenerator", widths)
+        self.widths = check_widths("ProGANGenerator", widths)
         self.stage, self.alpha = 0, 1.0
         self.blocks = ModuleList([generator_block(0, nz, self.widths)])
         self.to_rgb = ModuleList([to_rgb(self.widths[0], channels)])
@@ -211,7 +212,7 @@ class ProGANDiscriminator(Module):
     def __init__(self, widths=(128, 128, 64, 32), channels=3):
         super().__init__()
         self.channels = channels
-        self.widths = _check_widths("ProGANDiscriminator", widths)
+        self.widths = check_widths("ProGANDiscriminator", widths)
         self.stage, self.alpha = 0, 1.0
         self.from_rgb = ModuleList([from_rgb(channels, self.widths[0])])
         self.blocks = ModuleList([discriminator_block(0, self.widths)])
