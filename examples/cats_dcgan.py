@@ -36,8 +36,8 @@ from minigan import backend, optim
 from minigan.backend import DeviceError, np
 from minigan.data import ImageBatches, load_image_folder, procedural_cats
 from minigan.gan import (OBJECTIVES, ConvAutoencoderDiscriminator, DCGANDiscriminator,
-                         DCGANGenerator, PackedDiscriminator, QHead, dcgan_init, sample_codes)
-from minigan.gan.infogan import InfoGANTrainer
+                         DCGANGenerator, InfoGANTrainer, PackedDiscriminator, QHead, dcgan_init,
+                         sample_codes)
 from minigan.gan.loop import CHECKPOINT, EXIT_CODES, run_training
 from minigan.gan.remedies import REMEDIES, chosen_remedies, make_trainer
 from minigan.utils import atomic_savez, save_image
