@@ -1,0 +1,187 @@
+"""Image-to-image GANs (minigan/gan/pix2pix.py, cyclegan.py, image_pool.py, models/unet.py,
+patchgan.py, resnet.py; examples/cats_pix2pix.py and cats_cyclegan.py) keep their promises:
+the shapes of the networks, the cycle loss that vanishes exactly when both generators are
+the identity, the history buffer's rules, gradients of the composed losses to second order,
+short training on every device, and examples that resume bit for bit.
+"""
+import numpy as np
+import pytest
+
+import minigan
+from minigan import nn, optim
+from minigan.data import PairedBatches, UnpairedBatches, ImageBatches, edge_maps, procedural_cats
+from minigan.gan import (CycleGANTrainer, ImagePool, PatchGANDiscriminator, Pix2PixTrainer,
+                         ResnetGenerator, UNetGenerator, cycle_consistency_loss, identity_loss,
+                         lsgan_generator_loss, pix2pix_generator_loss)
+from minigan.gan.models.patchgan import receptive_field
+from minigan.testing.gradcheck import gradcheck, gradgradcheck
+from strategies import make_tensor
+
+
+# ------------------------------------------------------------------------------ networks
+@pytest.mark.parametrize("size", [32, 64])
+def test_unet_and_patchgan_shapes(size):
+    x = minigan.randn(2, 1, size, size)
+    G = UNetGenerator(in_channels=1, out_channels=3, ngf=4, image_size=size)
+    y = G(x)
+    assert y.shape == (2, 3, size, size)
+    assert float(y.data.min()) >= -1 and float(y.data.max()) <= 1  # tanh output
+    assert len(G.downs) == int(np.log2(size))  # all the way down to 1x1
+    for n_layers, patches in [(1, size // 2 - 2), (2, size // 4 - 2), (3, size // 8 - 2)]:
+        D = PatchGANDiscriminator(3, ndf=4, n_layers=n_layers, condition_channels=1)
+        assert D(y, x).shape == (2, 1, patches, patches)
+        assert D.receptive_field == {1: 16, 2: 34, 3: 70}[n_layers]
+    with pytest.raises(ValueError, match="condition"):
+        D(y)  # a conditional D without its condition
+
+
+def test_receptive_field_is_what_a_logit_sees():
+    """Perturb one input pixel: exactly the logits whose patch covers it change. The patch
+    of a logit is receptive_field pixels wide, so along a row the affected logits span
+    (receptive_field + stride - 1) / stride positions at most (stride: the total, 2^n)."""
+    D = PatchGANDiscriminator(1, ndf=2, n_layers=2).double()
+    D.eval()  # batch norm with running statistics: a per-channel affine map, local
+    x = np.random.default_rng(0).normal(size=(1, 1, 64, 64))
+    base = D(minigan.tensor(x)).data
+    x[0, 0, 32, 32] += 1.0
+    changed = np.abs(D(minigan.tensor(x)).data - base)[0, 0] > 0
+    rows = np.flatnonzero(changed.any(axis=1))
+    assert receptive_field(2) // 4 <= len(rows) <= -(-receptive_field(2) // 4)
+
+
+def test_resnet_generator_shapes_and_padding():
+    G = ResnetGenerator(ngf=4, n_blocks=2)
+    for size in (32, 64):
+        assert G(minigan.randn(2, 3, size, size)).shape == (2, 3, size, size)
+    with pytest.raises(ValueError, match="multiples of 4"):
+        G(minigan.randn(1, 3, 30, 30))
+
+
+# -------------------------------------------------------------------------------- losses
+class _Shift(nn.Module):
+    """A generator that is not the identity: adds a constant."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.c = c
+
+    def forward(self, x):
+        return x + self.c
+
+
+def test_cycle_loss_is_exactly_zero_for_identity_generators(device):
+    rng = np.random.default_rng(0)
+    a = make_tensor(rng.normal(size=(2, 3, 8, 8)), device)
+    b = make_tensor(rng.normal(size=(3, 3, 8, 8)), device)  # unpaired: other sizes allowed
+    loss, fake_a, fake_b = cycle_consistency_loss(nn.Identity(), nn.Identity(), a, b)
+    assert float(loss.data) == 0.0 and float(identity_loss(nn.Identity(), nn.Identity(), a, b)
+                                             .data) == 0.0
+    assert np.array_equal(fake_b.data, a.data) and np.array_equal(fake_a.data, b.data)
+    # G_AB adds 0.5, G_BA subtracts 0.25: each cycle is off by 0.25 everywhere
+    loss = cycle_consistency_loss(_Shift(0.5), _Shift(-0.25), a, b)[0]
+    assert np.isclose(float(loss.data), 0.5)
+    # a real (random) ResNet generator is far from the identity
+    G = ResnetGenerator(ngf=2, n_blocks=1).to(device=device, dtype="float64")
+    assert float(cycle_consistency_loss(G, G, a, b)[0].data) > 0.1
+
+
+def _tiny_unet(device):
+    minigan.manual_seed(0)
+    return UNetGenerator(3, 3, ngf=2, image_size=8, dropout=0.0).to(device=device,
+                                                                      dtype="float64")
+
+
+def test_pix2pix_loss_gradients(device):
+    """L1 + GAN through a tiny U-Net and a conditional PatchGAN (batch norm in training
+    mode), first and second order, with respect to the input and the target."""
+    G = _tiny_unet(device)
+    D = PatchGANDiscriminator(3, ndf=2, n_layers=1, condition_channels=3).to(device=device,
+                                                                             dtype="float64")
+    rng = np.random.default_rng(1)
+    x = make_tensor(rng.uniform(-1, 1, size=(2, 3, 8, 8)), device)
+    y = make_tensor(rng.uniform(-1, 1, size=(2, 3, 8, 8)), device)
+
+    def loss(x, y):
+        fake = G(x)
+        return pix2pix_generator_loss(D(fake, x), fake, y, l1_weight=100.0)[0]
+
+    gradcheck(loss, [x, y], max_elements=32)
+    gradgradcheck(loss, [x, y], max_elements=16)
+
+
+def test_cyclegan_loss_gradients(device):
+    """Cycle + identity + least-squares GAN terms through tiny ResNet generators (reflection
+    padding, instance norm) and PatchGANs, first and second order."""
+    minigan.manual_seed(0)
+    g_ab, g_ba = (ResnetGenerator(ngf=2, n_blocks=1).to(device=device, dtype="float64")
+                  for _ in range(2))
+    d_a, d_b = (PatchGANDiscriminator(3, ndf=2, n_layers=1, norm="instance")
+                .to(device=device, dtype="float64") for _ in range(2))
+    rng = np.random.default_rng(2)
+    a = make_tensor(rng.uniform(-1, 1, size=(1, 3, 8, 8)), device)
+    # b as a constant: a's gradient already runs through both generators and both Ds (a ->
+    # G_AB -> G_BA, a -> G_AB -> D_B, a -> G_BA), and each check costs ~20 evaluations
+    b = make_tensor(rng.uniform(-1, 1, size=(1, 3, 8, 8)), device, requires_grad=False)
+
+    def loss(a, b):
+        cycle, fake_a, fake_b = cycle_consistency_loss(g_ab, g_ba, a, b)
+        gan = lsgan_generator_loss(d_b(fake_b)) + lsgan_generator_loss(d_a(fake_a))
+        return gan + 10.0 * cycle + 5.0 * identity_loss(g_ab, g_ba, a, b)
+
+    gradcheck(loss, [a, b], max_elements=32)
+    gradgradcheck(loss, [a, b], max_elements=16)
+
+
+# ---------------------------------------------------------------------------- image pool
+def _numbered(start, n, device="cpu"):
+    """n images (1, 2, 2) whose pixels all equal their number: easy to tell apart."""
+    values = np.arange(start, start + n, dtype=np.float64)[:, None, None, None]
+    return make_tensor(np.broadcast_to(values, (n, 1, 2, 2)).copy(), device)
+
+
+def _numbers(batch):
+    return [int(v) for v in minigan.to_numpy(batch.data)[:, 0, 0, 0]]
+
+
+def test_image_pool_returns_new_images_while_filling_then_swaps_half(device):
+    pool = ImagePool(pool_size=10, seed=0)
+    assert _numbers(pool.query(_numbered(0, 6, device))) == list(range(6))
+    assert _numbers(pool.query(_numbered(6, 4, device))) == list(range(6, 10))  # now full
+    returned_old = 0
+    for new in range(10, 410):  # one image at a time
+        got = _numbers(pool.query(_numbered(new, 1, device)))[0]
+        stored = [int(minigan.to_numpy(image)[0, 0, 0]) for image in pool.images]
+        if got != new:  # an older image, swapped out of the pool for the new one
+            returned_old += 1
+            assert got < new and got not in stored and new in stored
+        else:
+            assert new not in stored
+        assert len(stored) == 10
+    assert 0.41 < returned_old / 400 < 0.59  # 400 coin flips: 0.5 +- 3.6 standard deviations
+
+
+def test_image_pool_of_size_zero_passes_images_through():
+    out = ImagePool(pool_size=0).query(_numbered(0, 3))
+    assert _numbers(out) == [0, 1, 2] and not out.requires_grad
+
+
+def _run_pool(pool, batches):
+    return [_numbers(pool.query(_numbered(start, 4))) for start in batches]
+
+
+def test_image_pool_is_deterministic_and_resumes_from_its_state(tmp_path):
+    starts = range(0, 80, 4)
+    first, second = ImagePool(8, seed=3), ImagePool(8, seed=3)
+    assert _run_pool(first, starts) == _run_pool(second, starts)
+    assert _run_pool(ImagePool(8, seed=4), starts) != _run_pool(ImagePool(8, seed=3), starts)
+    # stopped after 10 batches, saved, loaded into a fresh pool: the same 10 batches after
+    straight = ImagePool(8, seed=3)
+    expected = _run_pool(straight, starts)
+    stopped = ImagePool(8, seed=3)
+    _run_pool(stopped, starts[:10])
+    minigan.save({"pool": stopped.state_dict()}, tmp_path / "pool.npz")
+    resumed = ImagePool(8, seed=99)
+    resumed.load_state_dict(minigan.load(tmp_path / "pool.npz")["pool"])
+    assert _run_pool(resumed, starts[10:]) == expected[10:]
+    with pytest.raises(ValueError, match="pool of 8"):
+        ImagePool(5).load_state_dict(stopped.state_dict())
