@@ -2,6 +2,10 @@
 
     python examples/sample.py --checkpoint runs/cats/checkpoint.npz --n 64 --out grid.png
     python examples/sample.py --checkpoint runs/cats/checkpoint.npz --ema --seed 7
+    python examples/sample.py --checkpoint runs/cats/checkpoint.npz --n 2000 --png-dir fid/
+
+``--png-dir`` also writes every image as its own PNG file (000000.png, ...): the input of
+FID tools such as ``../shared/tools/fid.sh``. Images are drawn 256 at a time.
 
 The checkpoint written by ``examples/cats_dcgan.py`` holds the run's settings, so the
 generator is rebuilt with the right size and width; only its weights are loaded. ``--ema``
@@ -18,7 +22,7 @@ from PIL import Image
 import minigan
 from minigan.backend import DeviceError, np, parse_device
 from minigan.gan import DCGANGenerator
-from minigan.utils import save_image
+from minigan.utils import save_image, to_uint8_images
 from minigan.utils.cli import non_negative_int, positive_int
 
 PROG = os.path.basename(__file__)  # errors read "sample.py: error: ...", as argparse's do
@@ -55,6 +59,7 @@ def main(argv=None):
                    help="seeds the noise vectors")
     p.add_argument("--nrow", type=positive_int, help="images per row (default: a square grid)")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--png-dir", help="also write each image as a PNG file into this folder")
     args = p.parse_args(argv)
     if os.path.splitext(args.out)[1].lower() not in Image.registered_extensions():
         p.error(f"argument --out: {args.out} does not end in an image format, e.g. .png")
@@ -64,9 +69,15 @@ def main(argv=None):
         p.error(f"argument --device: {error}")
     G, config = load_generator(args.checkpoint, args.ema, args.device)
     z = np.random.default_rng(args.seed).standard_normal((args.n, config["nz"]))
-    with minigan.no_grad():
-        images = G(minigan.tensor(z, dtype="float32", device=args.device))
+    with minigan.no_grad():  # in chunks: 2,000 images at once would hold every activation
+        images = np.concatenate([to_uint8_images(G(minigan.tensor(
+            z[i:i + 256], dtype="float32", device=args.device))) for i in range(0, args.n, 256)])
     save_image(images, args.out, nrow=args.nrow or math.ceil(math.sqrt(args.n)))
+    if args.png_dir:
+        os.makedirs(args.png_dir, exist_ok=True)
+        for i, image in enumerate(images):
+            Image.fromarray(image).save(os.path.join(args.png_dir, f"{i:06d}.png"))
+        print(f"wrote {args.n} PNG files to {args.png_dir}")
     print(f"saved {args.n} samples to {args.out}")
     return args.out
 

@@ -33,6 +33,12 @@ def edge_maps(images, keep=0.2):
     suppression: thin lines, not bands) and in the top ``keep`` fraction of each image's
     magnitudes (a threshold per image, so dark and bright photos get as many lines).
     """
+    # a few hundred images at a time: the filters make several float64 copies of the batch
+    return np.concatenate([_edge_maps(images[i:i + 500], keep)
+                           for i in range(0, len(images), 500)])
+
+
+def _edge_maps(images, keep):
     grey = _luminance(images)
     # 3x3 binomial blur: the Sobel filter alone answers to single-pixel noise
     padded = np.pad(grey, ((0, 0), (1, 1), (1, 1)), mode="edge")
