@@ -4,8 +4,12 @@ the shapes of the networks, the cycle loss that vanishes exactly when both gener
 the identity, the history buffer's rules, gradients of the composed losses to second order,
 short training on every device, and examples that resume bit for bit.
 """
+import pathlib
+import sys
+
 import numpy as np
 import pytest
+from PIL import Image
 
 import minigan
 from minigan import nn, optim
@@ -265,3 +269,81 @@ def test_cyclegan_trains_two_steps(device):
     assert grid.shape == (24, 3, 16, 16) and grid.device == device
     assert np.array_equal(minigan.to_numpy(grid.data[:4]), minigan.to_numpy(sample[0].data))
     assert np.array_equal(minigan.to_numpy(grid.data[12:16]), minigan.to_numpy(sample[1].data))
+
+
+# ------------------------------------------------------------------------------ examples
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # examples/ is a folder of scripts, not an installed package
+from examples import cats_cyclegan, cats_pix2pix  # noqa: E402
+
+def assert_same_run(out_a, out_b):
+    """Every array of the two checkpoints equal to the bit, and everything else too (step,
+    history, batches, random states, pools' generators)."""
+    with np.load(out_a / "checkpoint.npz") as a, np.load(out_b / "checkpoint.npz") as b:
+        assert a.files == b.files
+        for name in a.files:
+            if name != "__minigan__":
+                assert a[name].dtype == b[name].dtype and np.array_equal(a[name], b[name]), name
+    state_a, state_b = (minigan.load(out / "checkpoint.npz") for out in (out_a, out_b))
+    state_a["config"].pop("out"), state_b["config"].pop("out")
+    assert _without_arrays(state_a) == _without_arrays(state_b)
+
+
+def _without_arrays(tree):
+    if isinstance(tree, dict):
+        return {k: _without_arrays(v) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [_without_arrays(v) for v in tree]
+    return None if isinstance(tree, np.ndarray) else tree
+
+TINY = ["--device", "cpu", "--image-size", "16", "--ngf", "4", "--ndf", "4",
+        "--batch-size", "4", "--checkpoint-every", "1", "--sample-every", "2"]
+PIX2PIX = TINY + ["--num-images", "24"]  # 8 to train on (two batches), 16 held out
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    """A folder of 20 "photos" for CycleGAN's domain B: procedural cats in other colours."""
+    folder = tmp_path_factory.mktemp("photos")
+    for i, image in enumerate(procedural_cats(20, image_size=16, seed=7)[..., ::-1]):
+        Image.fromarray(np.ascontiguousarray(image)).save(folder / f"cat_{i}.png")
+    return folder
+
+
+def _cyclegan(photos):
+    # 12 procedural cats (4 to train on, 8 held out), 20 photos (12 to train on)
+    return TINY + ["--n-blocks", "1", "--num-images", "12", "--data", str(photos)]
+
+
+@pytest.mark.parametrize("example", ["pix2pix", "cyclegan"])
+def test_examples_resume_bit_for_bit(example, photos, tmp_path):
+    """2 steps, then --resume to 4, equals 4 steps straight: models, optimizers, batches,
+    random generators and (CycleGAN) the image pools."""
+    module, flags = ((cats_pix2pix, PIX2PIX) if example == "pix2pix"
+                     else (cats_cyclegan, _cyclegan(photos)))
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    summary = module.main(flags + ["--steps", "4", "--out", str(straight)])
+    assert summary["status"] == "finished" and summary["step"] == 4
+    for name in ["final.png", "progress.gif", "losses.png", "metrics.csv", "config.json",
+                 "samples/step_000002.png", "samples/step_000004.png"]:
+        assert (straight / name).is_file(), name
+    assert module.main(flags + ["--steps", "2", "--out", str(resumed)])["step"] == 2
+    assert module.main(["--resume", "--steps", "4", "--out", str(resumed)])["step"] == 4
+    assert_same_run(straight, resumed)
+    grid = Image.open(straight / "final.png")
+    # Pix2Pix: 16 held-out pairs in two bands of input, output, target rows (6 rows of 8);
+    # CycleGAN: 8 of each domain, a band per domain (6 rows of 8). 16 px + 2 px padding.
+    assert grid.size == (8 * 18 + 2, 6 * 18 + 2)
+
+
+def test_examples_run_on_the_device(device, photos, tmp_path):
+    flags = ["--device", device, "--steps", "1"]
+    assert cats_pix2pix.main(PIX2PIX + flags + ["--out", str(tmp_path / "p")])["step"] == 1
+    assert cats_cyclegan.main(_cyclegan(photos) + flags + ["--out", str(tmp_path / "c")])[
+        "step"] == 1
+
+
+def test_cyclegan_example_needs_photos(tmp_path):
+    with pytest.raises(SystemExit, match="--data"):
+        cats_cyclegan.main(TINY + ["--steps", "1", "--out", str(tmp_path)])
