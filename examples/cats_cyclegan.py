@@ -21,7 +21,7 @@ import sys
 import minigan
 from minigan import optim
 from minigan.data import ImageBatches, UnpairedBatches
-from minigan.gan import CycleGANTrainer, PatchGANDiscriminator, ResnetGenerator
+from minigan.gan import CycleGANTrainer, PatchGANDiscriminator, ResnetGenerator, dcgan_init
 from minigan.gan.loop import EXIT_CODES, run_training
 from minigan.gan.models import patch_layers_for
 from minigan.utils.cli import checked, fraction, non_negative_int, positive_float, positive_int
@@ -96,11 +96,14 @@ def build(config, a_images, b_images):
         raise SystemExit(f"{PROG}: error: --batch-size {batch_size} is more than the "
                          f"{min(len(a_train), len(b_train))} training images of a domain")
     minigan.manual_seed(config["seed"])  # layer initialisation draws from minigan's generator
-    g_ab, g_ba = (ResnetGenerator(ngf=config["ngf"], n_blocks=config["n_blocks"]).to(device)
-                  for _ in range(2))
     layers = config["patch_layers"] or patch_layers_for(config["image_size"])
+    g_ab, g_ba = (ResnetGenerator(ngf=config["ngf"], n_blocks=config["n_blocks"])
+                  for _ in range(2))
     d_a, d_b = (PatchGANDiscriminator(3, ndf=config["ndf"], n_layers=layers, norm="instance")
-                .to(device) for _ in range(2))
+                for _ in range(2))
+    for net in (g_ab, g_ba, d_a, d_b):
+        net.apply(dcgan_init)  # N(0, 0.02), as the paper
+        net.to(device)
     betas = (config["beta1"], 0.999)
     # one optimizer per player: both generators are one player, both discriminators the other
     g_opt = optim.Adam(list(g_ab.parameters()) + list(g_ba.parameters()), lr=config["lr"],
