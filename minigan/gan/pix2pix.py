@@ -75,7 +75,7 @@ class Pix2PixTrainer(GANTrainer):
         return x if isinstance(x, Tensor) else Tensor(backend.to_device(x, self.device, self.dtype))
 
     def networks(self):
-        return {"G": self.G, "D": self.D}
+        return {"generator": self.G, "discriminator": self.D}
 
     def train_step(self, next_batch):
         x, y = (self._as_tensor(t) for t in next_batch())
