@@ -4,3 +4,6 @@ from .mlp import MLPGenerator, MLPDiscriminator
 from .progan import (ProGANGenerator, ProGANDiscriminator, ProGANTrainer, PixelNorm,
                      EqualizedConv2d, EqualizedLinear)
 from .msg import MSGGenerator, MSGDiscriminator, MSGGANTrainer
+from .unet import UNetGenerator
+from .patchgan import PatchGANDiscriminator, receptive_field, patch_layers_for
+from .resnet import ResnetGenerator, ResnetBlock
