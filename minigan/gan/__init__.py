@@ -35,4 +35,7 @@ from .rejection import drs_logit, drs_acceptance, rejection_sample
 from .models import (DCGANGenerator, DCGANDiscriminator, dcgan_init, MLPGenerator,
                      MLPDiscriminator)
 from .conditional import ConditionalMLPGenerator, ConditionalMLPDiscriminator
+from .models import (ConditionalDCGANGenerator, ConditionalDCGANDiscriminator,
+                     ACGANDiscriminator)
+from .acgan import ACGANTrainer
 from .trainer import GANTrainer, NonFiniteLossError
