@@ -122,7 +122,8 @@ def main(argv=None):
     chance = {name: float(np.bincount(test_labels[:, k]).max() / len(test_labels))
               for k, name in enumerate(CAT_ATTRIBUTES)}
     os.makedirs(args.out, exist_ok=True)
-    save_cat_classifier(model, os.path.join(args.out, "classifier.npz"), accuracy=result)
+    save_cat_classifier(model, os.path.join(args.out, "classifier.npz"), accuracy=result,
+                        image_size=args.image_size)
     with atomic_open(os.path.join(args.out, "accuracy.json"), "w") as f:
         json.dump({"held_out_accuracy": result, "majority_class_accuracy": chance,
                    "settings": vars(args)}, f, indent=2)

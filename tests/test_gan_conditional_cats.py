@@ -174,3 +174,66 @@ def test_acgan_refuses_what_it_does_not_support():
         ACGANTrainer(G, ACGANDiscriminator(3, 4, 8), *opts, num_classes=3, objective="wgan-gp")
     with pytest.raises(TypeError, match="class head"):
         ACGANTrainer(G, ConditionalDCGANDiscriminator(3, 4, 8), *opts, num_classes=3)
+
+
+# ------------------------------------------------------------------------------- example
+TINY = ["--image-size", "16", "--num-images", "32", "--batch-size", "8", "--ngf", "4",
+        "--ndf", "4", "--nz", "8", "--per-class", "1",
+        "--checkpoint-every", "100", "--sample-every", "100"]  # grids and plots at the end only
+
+
+@pytest.fixture
+def example(monkeypatch):
+    monkeypatch.syspath_prepend(str(pathlib.Path(__file__).resolve().parent.parent))
+    from examples import cats_conditional
+    return cats_conditional
+
+
+def test_classes_combine_and_split(example):
+    labels = {"fur": np.array([0, 8, 3]), "eyes": np.array([5, 0, 2])}
+    classes = example.combined_class(labels, "fur+eyes")
+    assert list(classes) == [5, 48, 20]
+    assert {k: list(v) for k, v in example.split_class(classes, "fur+eyes").items()} == \
+        {"fur": [0, 8, 3], "eyes": [5, 0, 2]}
+    names = example.class_names("fur+eyes")
+    assert len(names) == 54 and names[20] == "dark grey, blue"
+    assert example.class_names("pose") == ["tilted left", "upright", "tilted right"]
+
+
+def test_the_example_draws_a_row_per_class_and_measures_agreement(example, tmp_path, device):
+    from PIL import Image
+    from minigan.metrics import CatAttributeClassifier, save_cat_classifier
+    minigan.manual_seed(0)
+    save_cat_classifier(CatAttributeClassifier(widths=(4, 4, 4, 4)), tmp_path / "c.npz",
+                        image_size=8)
+    summary = example.main(TINY + ["--steps", "2", "--out", str(tmp_path / "run"), "--model",
+                                   "acgan", "--classifier", str(tmp_path / "c.npz"),
+                                   "--eval-per-class", "2", "--eval-real", "20",
+                                   "--device", device])
+    assert summary["status"] == "finished"
+    assert Image.open(tmp_path / "run" / "classes.png").size == (2 + 18, 2 + 54 * 18)
+    result = json.loads((tmp_path / "run" / "agreement.json").read_text())
+    assert result == summary["agreement"] and len(result["classes"]) == 54
+    for side in ("generated", "real"):
+        assert set(result[side]) == {"all", "fur", "eyes"}
+        assert 0 <= result[side]["all"] <= min(result[side]["fur"], result[side]["eyes"]) <= 1
+
+
+def test_the_example_resumes_exactly(example, tmp_path):
+    args = TINY + ["--projection", "--condition", "fur", "--device", "cpu",
+                   "--classifier", str(tmp_path / "none")]
+    straight = example.main(args + ["--steps", "4", "--out", str(tmp_path / "a")])
+    example.main(args + ["--steps", "2", "--out", str(tmp_path / "b")])
+    resumed = example.main(args + ["--steps", "4", "--out", str(tmp_path / "b"), "--resume"])
+    assert straight["step"] == resumed["step"] == 4
+    a, b = (minigan.load(tmp_path / d / "checkpoint.npz")["trainer"] for d in "ab")
+    for net in ("generator", "discriminator"):
+        for name in a[net]:
+            np.testing.assert_array_equal(a[net][name], b[net][name], err_msg=f"{net} {name}")
+    assert a["history"] == b["history"]
+
+
+def test_the_example_refuses_a_projection_for_acgan(example, tmp_path):
+    with pytest.raises(SystemExit, match="projection"):
+        example.main(TINY + ["--model", "acgan", "--projection", "--device", "cpu",
+                             "--out", str(tmp_path)])
