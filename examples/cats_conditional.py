@@ -18,7 +18,9 @@ its files (samples/, final.png, losses.png, metrics.csv, progress.gif, checkpoin
     agreement.json    the classifier's agreement: the share of generated images that the
                       trained cat classifier (examples/cats_classifier.py, ``--classifier``)
                       puts in the class they were conditioned on, overall and per attribute,
-                      beside the same classifier's accuracy on held-out real cats
+                      beside the same classifier's accuracy on held-out real cats, and FID
+                      and KID between those real cats and the samples, in the classifier's
+                      embedding (`CatAttributeClassifier.embedding`)
 
 See docs/13_conditional.md.
 """
@@ -35,7 +37,7 @@ from minigan.data.cats import CAT_ATTRIBUTES
 from minigan.gan import (ACGANDiscriminator, ACGANTrainer, ConditionalDCGANDiscriminator,
                          ConditionalDCGANGenerator, GANTrainer, dcgan_init)
 from minigan.gan.loop import CHECKPOINT, EXIT_CODES, run_training, write_json
-from minigan.metrics import load_cat_classifier
+from minigan.metrics import fid_from_features, kid_from_features, load_cat_classifier
 from minigan.ops import avg_pool2d
 from minigan.utils import save_image
 from minigan.utils.cli import fraction, non_negative_int, positive_float, positive_int
@@ -180,17 +182,26 @@ def class_samples(trainer, k, per_class, seed):
     return trainer.sample(z, labels), labels
 
 
-def agreement(classifier, images, classes, condition, image_size):
-    """Share of ``images`` whose predicted attributes are all those of ``classes``, and the
-    share per attribute. Images are average-pooled to the classifier's training size."""
-    if image_size and images.shape[-1] > image_size:
-        factor = images.shape[-1] // image_size
-        images = avg_pool2d(images, factor)
+def judge(classifier, images, size, batch_size=500):
+    """The classifier's predicted class per attribute {name: (N,)} and its embeddings (N, F),
+    a batch at a time, on images average-pooled to its training size (if known)."""
+    predicted, embeddings = {}, []
     with no_grad():
-        logits = classifier(images)
-    wanted = split_class(backend.to_numpy(classes.data if hasattr(classes, "data") else classes),
-                         condition)
-    hits = {a: backend.to_numpy(logits[a].data).argmax(1) == wanted[a] for a in wanted}
+        for start in range(0, images.shape[0], batch_size):
+            x = images[start:start + batch_size]
+            if size and x.shape[-1] > size:
+                x = avg_pool2d(x, x.shape[-1] // size)
+            for name, logits in classifier(x).items():
+                predicted.setdefault(name, []).append(backend.to_numpy(logits.data).argmax(1))
+            embeddings.append(backend.to_numpy(classifier.embedding(x).data))
+    return {k: np.concatenate(v) for k, v in predicted.items()}, np.concatenate(embeddings)
+
+
+def agreement(predicted, classes, condition):
+    """Share of images whose predicted attributes are all those of ``classes``, and the share
+    per attribute."""
+    wanted = split_class(classes, condition)
+    hits = {a: predicted[a] == wanted[a] for a in wanted}
     every = np.logical_and.reduce(list(hits.values()))
     return {"all": float(every.mean()), **{a: float(h.mean()) for a, h in hits.items()}}
 
@@ -210,19 +221,27 @@ def report(trainer, config):
     size = minigan.load(path).get("image_size")
     samples, labels = class_samples(trainer, len(names), config["eval_per_class"],
                                     config["seed"] + 1)
-    fake = agreement(classifier, samples, labels, condition, size)
+    predicted, fake_features = judge(classifier, samples, size)
+    fake = agreement(predicted, backend.to_numpy(labels.data), condition)
     # Held-out cats (seed 1: neither the GAN nor the classifier trained on them).
     real_images, real_labels = procedural_cats(config["eval_real"], config["image_size"], seed=1,
                                                attributes=True)
     real_x = minigan.Tensor(minigan.to_device(
         real_images.transpose(0, 3, 1, 2).astype("float32") / 127.5 - 1, config["device"]))
-    real = agreement(classifier, real_x, combined_class(real_labels, condition), condition, size)
+    predicted, real_features = judge(classifier, real_x, size)
+    real = agreement(predicted, combined_class(real_labels, condition), condition)
+    # FID and KID in the classifier's embedding (its pooled last features), not Inception's:
+    # comparable between runs judged by the same classifier and the same sample counts.
     result = {"generated": fake, "real": real, "classes": names, "model": config["model"],
-              "projection": config["projection"], "condition": condition, "step": trainer.step}
+              "projection": config["projection"], "condition": condition, "step": trainer.step,
+              "fid": fid_from_features(real_features, fake_features),
+              "kid": kid_from_features(real_features, fake_features, num_subsets=20)[0],
+              "fid_kid_samples": {"real": len(real_features), "generated": len(fake_features)}}
     write_json(os.path.join(out, "agreement.json"), result)
     print(f"classifier agreement with the asked class: {fake['all']:.3f} "
           f"(on real cats of those classes: {real['all']:.3f}); "
-          + ", ".join(f"{a} {fake[a]:.3f}" for a in CONDITIONS[condition]))
+          + ", ".join(f"{a} {fake[a]:.3f}" for a in CONDITIONS[condition])
+          + f"; FID {result['fid']:.2f}, KID {result['kid']:.4f} in the classifier's features")
     return result
 
 

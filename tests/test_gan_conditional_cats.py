@@ -214,6 +214,8 @@ def test_the_example_draws_a_row_per_class_and_measures_agreement(example, tmp_p
     assert Image.open(tmp_path / "run" / "classes.png").size == (2 + 18, 2 + 54 * 18)
     result = json.loads((tmp_path / "run" / "agreement.json").read_text())
     assert result == summary["agreement"] and len(result["classes"]) == 54
+    assert result["fid"] > 0 and np.isfinite(result["kid"])
+    assert result["fid_kid_samples"] == {"real": 20, "generated": 2 * 54}
     for side in ("generated", "real"):
         assert set(result[side]) == {"all", "fur", "eyes"}
         assert 0 <= result[side]["all"] <= min(result[side]["fur"], result[side]["eyes"]) <= 1
