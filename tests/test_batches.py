@@ -117,7 +117,7 @@ def test_labels_travel_with_their_images(device, preload):
     seen = 0
     for x, y in batches:
         assert y.device == device and y.dtype == np.int64 and not y.requires_grad
-        which = np.round((x.numpy()[:, 0, 0, 1] + 1) * 127.5 / 20).astype(int)  # not the flipped edge
+        which = np.round((x.numpy()[:, 0, 0, 1] + 1) * 127.5 / 20).astype(int)  # not the edge
         assert list(y.numpy()) == [3 * i % 7 for i in which]
         seen += len(which)
     assert seen == 9

@@ -20,7 +20,8 @@ def test_shapes_of_logits_and_features(device, size):
         {name: (3, len(classes)) for name, classes in CAT_ATTRIBUTES.items()}
     features = model.features(x)
     assert [f.shape for f in features] == [(3, 4, size, size), (3, 6, size // 2, size // 2),
-                                           (3, 8, size // 4, size // 4), (3, 8, size // 8, size // 8)]
+                                           (3, 8, size // 4, size // 4),
+                                           (3, 8, size // 8, size // 8)]
     assert all(f.device == device for f in features)
     assert model.embedding(x).shape == (3, 8)
     with pytest.raises(ValueError, match=r"\(N, 3, H, W\)"):

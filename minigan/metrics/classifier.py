@@ -2,7 +2,7 @@
 extractor trained with minigan itself (standing in for ImageNet's Inception and VGG nets).
 
     model = load_cat_classifier("runs/cats_classifier/classifier.npz")
-    logits = model(images)          # {"fur": (N, 9), "pattern": (N, 5), "eyes": (N, 6), "pose": (N, 3)}
+    logits = model(images)   # {"fur": (N, 9), "pattern": (N, 5), "eyes": (N, 6), "pose": (N, 3)}
     acts = model.features(images)   # [(N, w, H, W), (N, 2w, H/2, W/2), ...]: one per conv block
 
 Shapes, for images (N, 3, S, S) in [-1, 1] (S = 32 or 64; any size divisible by 8 works):
