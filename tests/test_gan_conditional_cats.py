@@ -186,6 +186,8 @@ TINY = ["--image-size", "16", "--num-images", "32", "--batch-size", "8", "--ngf"
 def example(monkeypatch):
     monkeypatch.syspath_prepend(str(pathlib.Path(__file__).resolve().parent.parent))
     from examples import cats_conditional
+    # The loss plots and GIF (tests/test_cats_example.py checks them) cost most of a tiny run.
+    monkeypatch.setattr("minigan.gan.loop.write_reports", lambda *args, **kwargs: None)
     return cats_conditional
 
 
