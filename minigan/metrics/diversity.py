@@ -57,17 +57,21 @@ def _probabilities(images, classifier, attribute, batch_size):
     return {name: np.concatenate(parts).astype(np.float64) for name, parts in probs.items()}
 
 
-def _entropy(p, axis=-1):
-    """-sum p log p, with 0 log 0 = 0."""
-    return -np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0).sum(axis=axis)
+def _xlogy(x, y):
+    """x log y, with 0 log 0 = 0 (a class never predicted adds nothing)."""
+    return np.where(x > 0, x * np.log(np.where(x > 0, y, 1.0)), 0.0)
+
+
+def _entropy(p):
+    return -_xlogy(p, p).sum(axis=-1)
 
 
 def diversity_scores(probs):
     """The scores of the module docstring from probabilities (N, K) (rows summing to 1)."""
     mean = probs.mean(axis=0)
     k = probs.shape[1]
-    kl = (np.where(probs > 0, probs * (np.log(np.where(probs > 0, probs, 1.0))
-                                       - np.log(np.where(mean > 0, mean, 1.0))), 0.0)).sum(1)
+    # KL(p(y|x) || p(y)) per image; p(y) >= p(y|x) / N > 0 wherever p(y|x) > 0.
+    kl = (_xlogy(probs, probs) - _xlogy(probs, mean)).sum(axis=1)
     class_entropy = float(_entropy(mean))
     return {"class_entropy": class_entropy,
             "max_entropy": math.log(k),
