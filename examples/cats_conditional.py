@@ -20,7 +20,8 @@ its files (samples/, final.png, losses.png, metrics.csv, progress.gif, checkpoin
                       puts in the class they were conditioned on, overall and per attribute,
                       beside the same classifier's accuracy on held-out real cats, and FID
                       and KID between those real cats and the samples, in the classifier's
-                      embedding (`CatAttributeClassifier.embedding`)
+                      embedding (`CatAttributeClassifier.embedding`), and every attribute's
+                      classifier diversity (`diversity_scores`) for both
 
 See docs/13_conditional.md.
 """
@@ -37,8 +38,9 @@ from minigan.data.cats import CAT_ATTRIBUTES
 from minigan.gan import (ACGANDiscriminator, ACGANTrainer, ConditionalDCGANDiscriminator,
                          ConditionalDCGANGenerator, GANTrainer, dcgan_init)
 from minigan.gan.loop import CHECKPOINT, EXIT_CODES, run_training, write_json
-from minigan.metrics import fid_from_features, kid_from_features, load_cat_classifier
-from minigan.ops import avg_pool2d
+from minigan.metrics import (diversity_scores, fid_from_features, kid_from_features,
+                             load_cat_classifier)
+from minigan.ops import avg_pool2d, softmax
 from minigan.utils import save_image
 from minigan.utils.cli import fraction, non_negative_int, positive_float, positive_int
 
@@ -183,25 +185,25 @@ def class_samples(trainer, k, per_class, seed):
 
 
 def judge(classifier, images, size, batch_size=500):
-    """The classifier's predicted class per attribute {name: (N,)} and its embeddings (N, F),
-    a batch at a time, on images average-pooled to its training size (if known)."""
-    predicted, embeddings = {}, []
+    """The classifier's class probabilities per attribute {name: (N, K)} and its embeddings
+    (N, F), a batch at a time, on images average-pooled to its training size (if known)."""
+    probs, embeddings = {}, []
     with no_grad():
         for start in range(0, images.shape[0], batch_size):
             x = images[start:start + batch_size]
             if size and x.shape[-1] > size:
                 x = avg_pool2d(x, x.shape[-1] // size)
             for name, logits in classifier(x).items():
-                predicted.setdefault(name, []).append(backend.to_numpy(logits.data).argmax(1))
+                probs.setdefault(name, []).append(backend.to_numpy(softmax(logits, dim=1).data))
             embeddings.append(backend.to_numpy(classifier.embedding(x).data))
-    return {k: np.concatenate(v) for k, v in predicted.items()}, np.concatenate(embeddings)
+    return {k: np.concatenate(v) for k, v in probs.items()}, np.concatenate(embeddings)
 
 
-def agreement(predicted, classes, condition):
+def agreement(probs, classes, condition):
     """Share of images whose predicted attributes are all those of ``classes``, and the share
     per attribute."""
     wanted = split_class(classes, condition)
-    hits = {a: predicted[a] == wanted[a] for a in wanted}
+    hits = {a: probs[a].argmax(1) == wanted[a] for a in wanted}
     every = np.logical_and.reduce(list(hits.values()))
     return {"all": float(every.mean()), **{a: float(h.mean()) for a, h in hits.items()}}
 
@@ -221,22 +223,25 @@ def report(trainer, config):
     size = minigan.load(path).get("image_size")
     samples, labels = class_samples(trainer, len(names), config["eval_per_class"],
                                     config["seed"] + 1)
-    predicted, fake_features = judge(classifier, samples, size)
-    fake = agreement(predicted, backend.to_numpy(labels.data), condition)
+    fake_probs, fake_features = judge(classifier, samples, size)
+    fake = agreement(fake_probs, backend.to_numpy(labels.data), condition)
     # Held-out cats (seed 1: neither the GAN nor the classifier trained on them).
     real_images, real_labels = procedural_cats(config["eval_real"], config["image_size"], seed=1,
                                                attributes=True)
     real_x = minigan.Tensor(minigan.to_device(
         real_images.transpose(0, 3, 1, 2).astype("float32") / 127.5 - 1, config["device"]))
-    predicted, real_features = judge(classifier, real_x, size)
-    real = agreement(predicted, combined_class(real_labels, condition), condition)
+    real_probs, real_features = judge(classifier, real_x, size)
+    real = agreement(real_probs, combined_class(real_labels, condition), condition)
     # FID and KID in the classifier's embedding (its pooled last features), not Inception's:
     # comparable between runs judged by the same classifier and the same sample counts.
     result = {"generated": fake, "real": real, "classes": names, "model": config["model"],
               "projection": config["projection"], "condition": condition, "step": trainer.step,
               "fid": fid_from_features(real_features, fake_features),
               "kid": kid_from_features(real_features, fake_features, num_subsets=20)[0],
-              "fid_kid_samples": {"real": len(real_features), "generated": len(fake_features)}}
+              "fid_kid_samples": {"real": len(real_features), "generated": len(fake_features)},
+              # every attribute's diversity (docs/13_evaluating_gans.md), conditioned or not
+              "diversity": {side: {a: diversity_scores(p) for a, p in probs.items()}
+                            for side, probs in (("generated", fake_probs), ("real", real_probs))}}
     write_json(os.path.join(out, "agreement.json"), result)
     print(f"classifier agreement with the asked class: {fake['all']:.3f} "
           f"(on real cats of those classes: {real['all']:.3f}); "

@@ -219,6 +219,9 @@ def test_the_example_draws_a_row_per_class_and_measures_agreement(example, tmp_p
     assert result["fid"] > 0 and np.isfinite(result["kid"])
     assert result["fid_kid_samples"] == {"real": 20, "generated": 2 * 54}
     for side in ("generated", "real"):
+        assert set(result["diversity"][side]) == {"fur", "pattern", "eyes", "pose"}
+        assert 1 <= result["diversity"][side]["pose"]["inception_score"] <= 3
+    for side in ("generated", "real"):
         assert set(result[side]) == {"all", "fur", "eyes"}
         assert 0 <= result[side]["all"] <= min(result[side]["fur"], result[side]["eyes"]) <= 1
 
