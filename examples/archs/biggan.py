@@ -10,7 +10,7 @@ from minigan.gan.models.biggan import BigGANGenerator, BigGANDiscriminator, BigG
 
 from . import gan_trainer
 
-DEFAULTS = dict(loss="hinge", lr_g=1e-4, lr_d=4e-4, betas=(0.0, 0.999), nz=120, ngf=64, ndf=64,
+DEFAULTS = dict(loss="hinge", lr_g=1e-4, lr_d=4e-4, betas=(0.0, 0.999), nz=120, ngf=32, ndf=32,
                 n_critic=1, ema=0.999, embed_dim=32, ortho_beta=1e-4, num_classes=1)
 
 

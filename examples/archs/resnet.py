@@ -5,13 +5,13 @@ from minigan.gan.models.resnet import ResNetGenerator, ResNetDiscriminator
 
 from . import gan_trainer
 
-DEFAULTS = dict(loss="hinge", lr_g=2e-4, lr_d=2e-4, betas=(0.0, 0.9), nz=128, ngf=64, ndf=64,
+DEFAULTS = dict(loss="hinge", lr_g=2e-4, lr_d=2e-4, betas=(0.0, 0.9), nz=128, ngf=32, ndf=32,
                 n_critic=1, ema=None)
 
 
 def build_trainer(config):
     def models():
-        return (ResNetGenerator(nz=config["nz"], ngf=config["ngf"], image_size=config["image_size"]),
-                ResNetDiscriminator(ndf=config["ndf"], image_size=config["image_size"],
-                                    spectral_norm=True))
+        size = config["image_size"]
+        return (ResNetGenerator(nz=config["nz"], ngf=config["ngf"], image_size=size),
+                ResNetDiscriminator(ndf=config["ndf"], image_size=size, spectral_norm=True))
     return gan_trainer(config, models)

@@ -7,7 +7,7 @@ from minigan.gan.models.vit import ViTDiscriminator
 from . import gan_trainer
 
 DEFAULTS = dict(loss="ns", lr_g=2e-4, lr_d=1e-4, betas=(0.0, 0.99), nz=100, ngf=48, ndf=64,
-                n_critic=1, ema=None, patch_size=4, depth=4, heads=4, mlp_ratio=2, pool="cls",
+                n_critic=1, ema=None, patch_size=4, depth=3, heads=4, mlp_ratio=2, pool="cls",
                 l2_attention=True, spectral_norm=True)
 
 

@@ -11,7 +11,7 @@ enough for a CPU. Each is a few lines on top of resnet.py:
   all blocks, which is cheaper than one table per block and generalises across classes).
 - the *hierarchical latent* (Sec. 3): z is split into one chunk per G block plus one for the
   first Linear, so noise enters at every resolution, not only at the top.
-- `ProjectionHead` (Miyato & Koyama 2018, Eq. 3; BigGAN's D): the label enters D through an
+- `ProjectionHead` (Miyato & Koyama 2018, Sec. 3; BigGAN's D): the label enters D through an
   inner product with D's features phi(x), instead of being concatenated to the input:
 
       logit(x, y) = psi(phi(x)) + <embed(y), phi(x)>
@@ -117,10 +117,11 @@ class BigGANGenerator(Module):
         super().__init__()
         sn = _sn_or_not(spectral_norm)
         num_blocks = _levels(image_size) - 2
-        if nz % (num_blocks + 1):
-            raise ValueError(f"BigGANGenerator: nz={nz} must split into {num_blocks + 1} equal "
-                             f"chunks (one per block and one for the input) at {image_size}x"
-                             f"{image_size}; try nz={(num_blocks + 1) * (nz // (num_blocks + 1) + 1)}")
+        slots = num_blocks + 1
+        if nz % slots:
+            raise ValueError(f"BigGANGenerator: nz={nz} must split into {slots} equal chunks "
+                             f"(one per block and one for the input) at {image_size}x"
+                             f"{image_size}; try nz={slots * (nz // slots + 1)}")
         self.nz, self.ngf, self.num_classes = nz, ngf, num_classes
         self.chunk = nz // (num_blocks + 1)
         self.shared = Embedding(num_classes, embed_dim)  # one class embedding for all blocks
@@ -143,7 +144,7 @@ class BigGANGenerator(Module):
 
 class ProjectionHead(Module):
     """(features phi (N, F), labels (N,)) -> logits (N,) = psi(phi) + <embed(y), phi>
-    (Miyato & Koyama 2018, Eq. 3)."""
+    (Miyato & Koyama 2018, Sec. 3)."""
 
     def __init__(self, in_features, num_classes, spectral_norm=True):
         super().__init__()

@@ -8,7 +8,7 @@ the shortcuts. Shapes for image_size = 32 (Table 4):
     D: (N, channels, 32, 32) -> first down-block -> 16x16 -> down-block -> (N, ndf, 8, 8)
        -> two blocks at 8x8 -> ReLU, sum over positions -> (N, ndf) -> Linear -> logits (N,)
 
-The blocks (Miyato et al. 2018, Fig. 8 of the appendix; He et al. 2016's pre-activation order):
+The blocks (Miyato et al. 2018, Appendix B; He et al. 2016's pre-activation order):
 
     G block:  y = conv3x3(ReLU(BN(conv3x3(up(ReLU(BN(x))))))) + conv1x1(up(x))
     D block:  y = pool(conv3x3(ReLU(conv3x3(ReLU(x))))) + pool(conv1x1(x))
@@ -86,8 +86,9 @@ class ResNetGenerator(Module):
     """z (N, nz) -> images (N, channels, image_size, image_size) in [-1, 1].
 
     ``attention``: a factory ``channels -> Module`` placed after the block that reaches
-    ``attention_resolution`` (or after the last block, for smaller images) (SAGAN, sagan.py); ``spectral_norm``: on every conv and
-    linear layer of G too (SAGAN does this, SNGAN does not)."""
+    ``attention_resolution``, or after the last block for smaller images (SAGAN, sagan.py).
+    ``spectral_norm``: on every conv and linear layer of G too (SAGAN does this, SNGAN does
+    not)."""
 
     def __init__(self, nz=128, ngf=256, image_size=32, channels=3, spectral_norm=False,
                  attention=None, attention_resolution=16):
