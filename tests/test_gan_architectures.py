@@ -18,7 +18,7 @@ from minigan import nn
 from minigan.gan.models.biggan import (BigGANGenerator, BigGANDiscriminator,
                                        ConditionalBatchNorm2d, ProjectionHead,
                                        orthogonal_regularization, truncated_noise)
-from minigan.gan.models.resnet import ResNetGenerator, ResNetDiscriminator
+from minigan.gan.models.sngan import SNGANGenerator, SNGANDiscriminator
 from minigan.gan.models.sagan import SAGANGenerator, SAGANDiscriminator, SelfAttention2d
 from minigan.gan.models.vit import ViTDiscriminator, TransformerBlock, L2MultiheadAttention
 from minigan.random import Generator
@@ -62,8 +62,8 @@ def check_gradients(fn, inputs, module, device, max_elements=4, params=None):
 @pytest.mark.parametrize("image_size", [16, 32, 64])
 def test_resnet_and_sagan_shapes(image_size):
     minigan.manual_seed(0)
-    for G, D in [(ResNetGenerator(nz=8, ngf=4, image_size=image_size),
-                  ResNetDiscriminator(ndf=4, image_size=image_size)),
+    for G, D in [(SNGANGenerator(nz=8, ngf=4, image_size=image_size),
+                  SNGANDiscriminator(ndf=4, image_size=image_size)),
                  (SAGANGenerator(nz=8, ngf=8, image_size=image_size),
                   SAGANDiscriminator(ndf=8, image_size=image_size, pool=True))]:
         images = G(minigan.randn(2, 8))
@@ -72,8 +72,8 @@ def test_resnet_and_sagan_shapes(image_size):
         assert D(images).shape == (2,) and D.features(images).shape == (2, D.linear.in_features)
     # G: one up-block per doubling from 4x4; D: down to 8x8, then two blocks at 8x8 (Table 4)
     blocks = image_size.bit_length() - 3
-    assert len(ResNetGenerator(nz=8, ngf=4, image_size=image_size).blocks) == blocks
-    assert len(ResNetDiscriminator(ndf=4, image_size=image_size).blocks) == blocks + 1
+    assert len(SNGANGenerator(nz=8, ngf=4, image_size=image_size).blocks) == blocks
+    assert len(SNGANDiscriminator(ndf=4, image_size=image_size).blocks) == blocks + 1
 
 
 def test_sagan_places_one_attention_block_at_16x16_in_each_net():
@@ -85,7 +85,7 @@ def test_sagan_places_one_attention_block_at_16x16_in_each_net():
     assert "linear.weight_orig" in G.state_dict() and "linear.weight_orig" in D.state_dict()
     assert not any(isinstance(m, nn.BatchNorm2d) for m in D.modules())
     with pytest.raises(ValueError, match="power of two"):
-        ResNetGenerator(image_size=48)
+        SNGANGenerator(image_size=48)
 
 
 @pytest.mark.parametrize("image_size", [16, 32, 64])

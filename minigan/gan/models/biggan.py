@@ -1,5 +1,5 @@
 """BigGAN-lite (Brock et al. 2019): the tricks that let BigGAN scale, on a ResNet pair small
-enough for a CPU. Each is a few lines on top of resnet.py:
+enough for a CPU. Each is a few lines on top of sngan.py:
 
 - `ConditionalBatchNorm2d` (de Vries et al. 2017; BigGAN Sec. 3 and Appendix B, Fig. 15):
   batch norm whose scale and shift depend on a condition c instead of being fixed:
@@ -37,7 +37,7 @@ from ...nn import (Module, ModuleList, Sequential, Conv2d, Linear, BatchNorm2d, 
                    Tanh, Upsample, init)
 from ...ops import reshape, relu, sum, concat, matmul, transpose, getitem
 from ..trainer import GANTrainer
-from .resnet import _levels, _sn_or_not, discriminator_blocks
+from .sngan import _levels, _sn_or_not, discriminator_blocks
 
 
 def _per_channel(v):
@@ -76,7 +76,7 @@ class ConditionalBatchNorm2d(Module):
 
 
 class GeneratorBlock(Module):
-    """resnet.GeneratorBlock with conditional batch norms: each reads the block's condition
+    """sngan.GeneratorBlock with conditional batch norms: each reads the block's condition
     vector c = [shared embedding, z chunk] (BigGAN Fig. 15 (b))."""
 
     def __init__(self, in_channels, out_channels, cond_dim, spectral_norm=True):
@@ -158,7 +158,7 @@ class ProjectionHead(Module):
 
 
 class BigGANDiscriminator(Module):
-    """(images, labels (N,) or None) -> logits (N,): the ResNet D body (resnet.py), ReLU, a
+    """(images, labels (N,) or None) -> logits (N,): the ResNet D body (sngan.py), ReLU, a
     sum over positions, and a `ProjectionHead`."""
 
     def __init__(self, ndf=64, image_size=32, channels=3, num_classes=1, spectral_norm=True):

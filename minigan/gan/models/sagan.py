@@ -19,7 +19,7 @@ scale 1 (SAGAN does not divide by sqrt(d)): matrix products and a softmax, whose
 of any order minigan already has.
 
 SAGAN's training recipe, all in the pair below and examples/archs/sagan.py: ResNet bodies
-(resnet.py) with the attention block at 16x16 in both nets, spectral norm in G *and* D, the
+(sngan.py) with the attention block at 16x16 in both nets, spectral norm in G *and* D, the
 hinge loss, and two time scales: Adam(lr_G = 1e-4, lr_D = 4e-4, betas = (0, 0.9))
 (Heusel et al. 2017's TTUR). See ``docs/12_architectures.md``.
 """
@@ -29,7 +29,7 @@ from ...creation import zeros
 from ...nn import Module, Conv2d, MaxPool2d, Parameter
 from ...nn.functional import scaled_dot_product_attention
 from ...ops import reshape, permute
-from .resnet import ResNetGenerator, ResNetDiscriminator
+from .sngan import SNGANGenerator, SNGANDiscriminator
 from ..spectral_norm import spectral_norm as _spectral_norm
 
 
@@ -73,7 +73,7 @@ def _attention(spectral_norm, pool):
     return functools.partial(SelfAttention2d, pool=pool, spectral_norm=spectral_norm)
 
 
-class SAGANGenerator(ResNetGenerator):
+class SAGANGenerator(SNGANGenerator):
     """The ResNet generator with spectral norm and a `SelfAttention2d` at 16x16."""
 
     def __init__(self, nz=128, ngf=64, image_size=32, channels=3, attention_resolution=16,
@@ -83,7 +83,7 @@ class SAGANGenerator(ResNetGenerator):
                          attention_resolution=attention_resolution)
 
 
-class SAGANDiscriminator(ResNetDiscriminator):
+class SAGANDiscriminator(SNGANDiscriminator):
     """The ResNet discriminator with spectral norm and a `SelfAttention2d` at 16x16."""
 
     def __init__(self, ndf=64, image_size=32, channels=3, attention_resolution=16, pool=False,

@@ -20,7 +20,8 @@ layer of D (``spectral_norm=True``, the default); G keeps batch norm. Widths her
 number per net (SNGAN: 256 in G, 128 in D), all blocks the same width.
 
 Like `DCGANDiscriminator`, D returns raw logits (N,) and has ``features(x)`` (the pooled
-features before the last Linear). See ``docs/12_architectures.md``.
+features before the last Linear). See ``docs/12_architectures.md``. (CycleGAN's
+image-to-image ResNet generator is another family: resnet.py.)
 """
 from ...nn import (Module, Sequential, Conv2d, Linear, BatchNorm2d, ReLU, Tanh,
                    Upsample, AvgPool2d, Identity)
@@ -82,7 +83,7 @@ class DiscriminatorBlock(Module):
         return self.residual(x) + self.shortcut(x)
 
 
-class ResNetGenerator(Module):
+class SNGANGenerator(Module):
     """z (N, nz) -> images (N, channels, image_size, image_size) in [-1, 1].
 
     ``attention``: a factory ``channels -> Module`` placed after the block that reaches
@@ -127,7 +128,7 @@ def discriminator_blocks(ndf, image_size, channels, sn, attention=None, attentio
     return blocks
 
 
-class ResNetDiscriminator(Module):
+class SNGANDiscriminator(Module):
     """images (N, channels, image_size, image_size) -> logits (N,): `discriminator_blocks`,
     ReLU, a sum over positions and a Linear. ``attention``: see `discriminator_blocks`."""
 
