@@ -1,14 +1,18 @@
-"""FID of the 32x32 cats DCGAN trained with each objective: the cats column of the lecture table.
+"""FID of the 32x32 cats DCGAN trained with each objective and remedy: the lecture table's cats.
 
     python3 benchmarks/cats_fid.py --steps 3000 --out runs/cats_fid [--rows ns lsgan ...]
 
 For every row not already done in ``--out``: train ``examples/cats_dcgan.py`` on the real cats
 (``../shared/data/cats64``, 32x32, its CPU defaults: widths 48/32, batch 64, Adam 4e-4) for
-``--steps`` generator updates with the row's objective, draw ``--images`` samples as PNG files
+``--steps`` generator updates with the row's objective or remedy, draw ``--images`` samples as PNG files
 (``examples/sample.py --png-dir``), and score them with ``../shared/tools/fid.sh`` against the
 held-out real cats (``../shared/data/cats64_eval``). Prints a Markdown table (FID, training
 time, CPU time) and copies each row's final grid to ``--figures``. Same architecture, data,
-seed and step budget on every row; a WGAN step has 5 critic updates, so it costs more.
+seed and step budget on every row; a WGAN step has 5 critic updates, and an unrolled-5 step
+5 look-ahead D steps differentiated through, so they cost more (the time columns say how much).
+EBGAN and BEGAN replace D by a convolutional autoencoder of the same width (energies, not
+logits), PacGAN-2 gives D 6 input channels; G is the same DCGAN generator on every row
+(InfoGAN's also takes its 12 code values).
 The FID tool is a benchmark tool with PyTorch in its own venv, never a minigan dependency.
 """
 import argparse
@@ -37,6 +41,18 @@ ROWS = {  # the lecture table's objectives available as --loss, the baseline fir
     "fgan-js": ["--loss", "fgan-js"],
     "fgan-pearson": ["--loss", "fgan-pearson"],
     "fgan-hellinger": ["--loss", "fgan-hellinger"],
+    # The remedies and the other objectives, with their papers' settings scaled to this DCGAN
+    # (docs/09_training_cats.md says where each number comes from).
+    "logistic-lazy-r1": ["--loss", "logistic", "--r1", "0.01", "--r1-interval", "16"],
+    "infogan": ["--infogan", "10"],
+    "ebgan": ["--ebgan", "1"],
+    "began": ["--began", "0.5"],
+    "diffusion-gan": ["--diffusion", "500"],
+    "unrolled-5": ["--unrolled", "5", "--unrolled-lr", "1e-2"],
+    "mode-seeking": ["--mode-seeking", "1"],
+    "pacgan-2": ["--pack", "2"],
+    "ttur": ["--lr-d", "4e-4", "--lr-g", "1e-4"],
+    "d-skip": ["--d-skip", "0.7"],
 }
 
 
