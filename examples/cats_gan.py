@@ -20,27 +20,21 @@ import argparse
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # archs/ and cats_dcgan.py
-import archs.biggan  # noqa: E402
-import archs.dcgan  # noqa: E402
-import archs.resnet  # noqa: E402
-import archs.sagan  # noqa: E402
-import archs.vit_d  # noqa: E402
-import cats_dcgan  # noqa: E402
+import minigan
+from minigan import backend
+from minigan.backend import DeviceError, np
+from minigan.data import ImageBatches
+from minigan.gan import OBJECTIVES
+from minigan.gan.loop import EXIT_CODES, run_training
+from minigan.gan.models.biggan import truncated_noise
+from minigan.utils import to_uint8_images
+from minigan.utils.cli import decay_rate, non_negative_int, positive_float, positive_int
 
-import minigan  # noqa: E402
-from minigan import backend  # noqa: E402
-from minigan.backend import DeviceError, np  # noqa: E402
-from minigan.data import ImageBatches  # noqa: E402
-from minigan.gan import OBJECTIVES  # noqa: E402
-from minigan.gan.loop import EXIT_CODES, run_training  # noqa: E402
-from minigan.gan.models.biggan import truncated_noise  # noqa: E402
-from minigan.utils import to_uint8_images  # noqa: E402
-from minigan.utils.cli import (decay_rate, non_negative_int, positive_float,  # noqa: E402
-                               positive_int)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from examples import cats_dcgan  # noqa: E402  (the cats' data handling)
+from examples.archs import biggan, dcgan, resnet, sagan, vit_d  # noqa: E402
 
-ARCHS = {"dcgan": archs.dcgan, "resnet": archs.resnet, "sagan": archs.sagan,
-         "biggan": archs.biggan, "vit-d": archs.vit_d}
+ARCHS = {"dcgan": dcgan, "resnet": resnet, "sagan": sagan, "biggan": biggan, "vit-d": vit_d}
 # What every architecture shares; an architecture's DEFAULTS come on top, typed flags last.
 COMMON_DEFAULTS = dict(image_size=32, batch_size=64, num_images=4000, steps=1000, seed=0,
                        data=None, flip=False)
