@@ -1,3 +1,5 @@
 """GAN architectures, one family per file (see docs/index.md for the pages that explain them)."""
 from .dcgan import DCGANGenerator, DCGANDiscriminator, dcgan_init
 from .mlp import MLPGenerator, MLPDiscriminator
+from .stylegan import (StyleGANGenerator, StyleGANDiscriminator, StyleGANTrainer,
+                       ModulatedConv2d, modulated_conv2d, MappingNetwork, truncate, mix_styles)
