@@ -12,15 +12,19 @@ from minigan import manual_seed, optim
 from minigan.gan.models.stylegan import (StyleGANDiscriminator, StyleGANGenerator,
                                          StyleGANTrainer)
 
-DEFAULTS = dict(loss="logistic", lr_g=2e-3, lr_d=2e-3, betas=(0.0, 0.99), ngf=32, ndf=32,
-                max_channels=128, w_dim=128, mapping_layers=4, mapping_lr_mul=0.01,
-                r1_gamma=0.1, r1_interval=16, mixing_prob=0.9, ema=0.999)
+# Widths: 16 channels at 32x32, doubling per halving up to 64 (a step costs ~2.5 DCGAN steps
+# of examples/cats_dcgan.py's CPU widths; docs/12_stylegan.md). r1_gamma: StyleGAN2-ADA's
+# heuristic 0.0002 * size^2 / batch gives 0.003 at 32x32 and batch 64; 0.1 errs on the side
+# of a smooth D for short runs (unmeasured: the lead's runs will tell).
+DEFAULTS = dict(loss="logistic", lr_g=2e-3, lr_d=2e-3, betas=(0.0, 0.99), nz=128, ngf=16,
+                ndf=16, max_channels=64, w_dim=64, mapping_layers=4, mapping_lr_mul=0.01,
+                r1_gamma=0.1, r1_interval=16, mixing_prob=0.9, n_critic=1, ema=0.999)
 
 
 def settings(config):
     """DEFAULTS, overridden by every key of ``config`` that is not None."""
     given = {k: v for k, v in config.items() if v is not None}
-    return {**DEFAULTS, "image_size": 32, "nz": 128, "seed": 0, "device": "cpu", **given}
+    return {**DEFAULTS, "image_size": 32, "seed": 0, "device": "cpu", **given}
 
 
 def build_generator(config):
@@ -45,4 +49,5 @@ def build_trainer(config):
         G, D, optim.Adam(G.parameters(), lr=c["lr_g"], betas=(beta1, beta2)),
         optim.Adam(D.parameters(), lr=c["lr_d"] * lazy, betas=(beta1 ** lazy, beta2 ** lazy)),
         mixing_prob=c["mixing_prob"], objective=c["loss"], r1_gamma=c["r1_gamma"],
-        r1_interval=c["r1_interval"], ema_decay=c["ema"], seed=c["seed"], num_samples=64)
+        r1_interval=c["r1_interval"], n_critic=c["n_critic"], ema_decay=c["ema"], seed=c["seed"],
+        num_samples=64)
