@@ -222,11 +222,12 @@ def random_crossover(n, num_ws, prob, generator=None, device="cpu"):
     """For each of n samples: with probability ``prob`` a crossover layer uniform in
     1 .. num_ws - 1 (both w's are used), else num_ws (no mixing). Drawn on ``device``, so a
     training step never waits for the host."""
-    mixes = rand(n, device=device, generator=generator).data < prob
-    layer = rand(n, device=device, generator=generator).data * (num_ws - 1)
-    xp = backend.get_array_module(layer)
+    mixes = rand(n, device=device, generator=generator).data
+    layer = rand(n, device=device, generator=generator).data
     with backend.device_context(device):
-        return xp.where(mixes, 1 + xp.floor(layer).astype(xp.int64), num_ws)
+        xp = backend.xp_for(device)
+        return xp.where(mixes < prob, 1 + xp.floor(layer * (num_ws - 1)).astype(xp.int64),
+                        num_ws)
 
 
 def broadcast_ws(w, num_ws):
