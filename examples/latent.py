@@ -215,10 +215,11 @@ def run_mixing(G, config, args):
         fail(f"mixing needs a StyleGAN checkpoint (cats_gan.py --arch stylegan); "
              f"{args.checkpoint} holds a {config.get('arch', 'dcgan')} generator")
     rng = np.random.default_rng(args.seed)
-    z_a, z_b = rng.standard_normal((args.rows, config["nz"])), rng.standard_normal((args.columns, config["nz"]))
+    z_a = rng.standard_normal((args.rows, config["nz"]))
+    z_b = rng.standard_normal((args.columns, config["nz"]))
     first = next(G.parameters())
     with minigan.no_grad():
-        ws = [minigan.backend.to_numpy(G.mapping(minigan.tensor(z, dtype=first.dtype, device=first.device)).data)
+        ws = [G.mapping(minigan.tensor(z, dtype=first.dtype, device=first.device)).numpy()
               for z in (z_a, z_b)]
     ws_a, ws_b = [np.repeat(w[:, None], G.num_ws, axis=1) for w in ws]
     sources_a, sources_b = decode(G, z_a).numpy(), decode(G, z_b).numpy()

@@ -46,8 +46,8 @@ def tiny_pair(device, image_size=8):
 @settings(max_examples=4)
 @given(data=st.data())
 def test_modulated_conv2d_is_a_convolution_per_sample(device, data):
-    N, C, OC = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3))
-    K, H, W = data.draw(st.sampled_from([1, 3])), data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4))
+    N, C, OC, H, W = (data.draw(st.integers(1, n)) for n in (3, 3, 3, 4, 4))
+    K = data.draw(st.sampled_from([1, 3]))
     demodulate = data.draw(st.booleans())
     x, weight = data.draw(arrays((N, C, H, W))), data.draw(arrays((OC, C, K, K)))
     styles = data.draw(arrays((N, C), low=0.5, high=2.0))
@@ -61,7 +61,8 @@ def test_modulated_conv2d_is_a_convolution_per_sample(device, data):
 def test_demodulation_cancels_the_scale_of_the_styles(device):
     # sigma in Eq. 2 grows with s, so s and 3s give the same output; without it they do not.
     rng = np.random.default_rng(0)
-    x, weight = make_tensor(rng.normal(size=(2, 3, 4, 4)), device), make_tensor(rng.normal(size=(2, 3, 3, 3)), device)
+    x = make_tensor(rng.normal(size=(2, 3, 4, 4)), device)
+    weight = make_tensor(rng.normal(size=(2, 3, 3, 3)), device)
     s = rng.uniform(0.5, 1.5, size=(2, 3))
     one, three = make_tensor(s, device), make_tensor(3 * s, device)
     assert np.allclose(modulated_conv2d(x, weight, one, padding=1).numpy(),
@@ -73,7 +74,8 @@ def test_demodulation_cancels_the_scale_of_the_styles(device):
 @settings(max_examples=3)
 @given(data=st.data())
 def test_modulated_conv2d_gradients(device, data):
-    N, C, OC, K = data.draw(st.integers(1, 2)), 2, data.draw(st.integers(1, 2)), data.draw(st.sampled_from([1, 3]))
+    N, C, OC = data.draw(st.integers(1, 2)), 2, data.draw(st.integers(1, 2))
+    K = data.draw(st.sampled_from([1, 3]))
     demodulate = data.draw(st.booleans())
     x = make_tensor(data.draw(arrays((N, C, 3, 3))), device)
     weight = make_tensor(data.draw(arrays((OC, C, K, K))), device)
@@ -116,7 +118,8 @@ def test_styled_conv_and_noise_gradients(device, upsample):
     gradcheck(layer, [x, w])
     gradgradcheck(layer, [x, w])
     noise = make_tensor(rng.normal(size=(2, 1, 4, 4)), device)
-    gradcheck(lambda x, noise: layer.noise(x, noise), [make_tensor(rng.normal(size=(2, 2, 4, 4)), device), noise])
+    x = make_tensor(rng.normal(size=(2, 2, 4, 4)), device)
+    gradcheck(lambda x, noise: layer.noise(x, noise), [x, noise])
 
 
 def test_noise_injection_adds_per_channel_scaled_noise(device):
@@ -126,9 +129,10 @@ def test_noise_injection_adds_per_channel_scaled_noise(device):
     y = layer(make_tensor(x, device), make_tensor(noise, device)).numpy()
     assert np.allclose(y, x + np.array([0.5, -2.0])[None, :, None, None] * noise)
     layer.eval()  # fixed noise: the same input gives the same output
-    assert np.array_equal(layer(make_tensor(x, device)).numpy(), layer(make_tensor(x, device)).numpy())
+    x = make_tensor(x, device)
+    assert np.array_equal(layer(x).numpy(), layer(x).numpy())
     layer.train()  # fresh noise
-    assert not np.array_equal(layer(make_tensor(x, device)).numpy(), layer(make_tensor(x, device)).numpy())
+    assert not np.array_equal(layer(x).numpy(), layer(x).numpy())
 
 
 def test_discriminator_block_gradients(device):
@@ -142,7 +146,7 @@ def test_discriminator_block_gradients(device):
 # ---------------------------------------------------------------- style mixing, truncation
 def test_mix_styles_switches_w_at_the_crossover(device):
     rng = np.random.default_rng(0)
-    w1, w2 = make_tensor(rng.normal(size=(3, 4)), device), make_tensor(rng.normal(size=(3, 4)), device)
+    w1, w2 = (make_tensor(rng.normal(size=(3, 4)), device) for _ in range(2))
     ws = mix_styles(w1, w2, minigan.tensor([0, 2, 5], device=device), 5).numpy()
     assert ws.shape == (3, 5, 4)
     assert np.array_equal(ws[0], np.tile(w2.numpy()[0], (5, 1)))   # all from w2
@@ -190,7 +194,8 @@ def test_trainer_mixes_training_batches_only(device):
 
 def test_truncation(device):
     G, _ = tiny_pair(device)
-    G.mapping.w_avg.data = minigan.tensor(np.linspace(-1, 1, 5), dtype="float32", device=device).data
+    w_avg = np.linspace(-1, 1, 5)
+    G.mapping.w_avg.data = minigan.tensor(w_avg, dtype="float32", device=device).data
     G.eval()
     z = G.mapping(minigan.randn(3, 6, device=device))
     w_avg = G.mapping.w_avg
@@ -213,20 +218,45 @@ def test_shapes(image_size):
         StyleGANGenerator(image_size=24)
 
 
+# ------------------------------------------------------------ path-length regularisation
+def test_path_lengths_are_norms_of_j_transpose_y_and_differentiable(device):
+    G, D = tiny_pair(device)
+    G.double().eval()  # fixed noise: synthesis is a function of ws alone
+    trainer = StyleGANTrainer(G, D.double(), optim.Adam(G.parameters()), optim.Adam(D.parameters()))
+    rng = np.random.default_rng(4)
+    ws, y = rng.normal(size=(1, G.num_ws, 5)), rng.normal(size=(1, 3, 8, 8)) / 8
+    lengths = trainer.path_lengths(make_tensor(ws, device), make_tensor(y, device, False)).numpy()
+
+    def f(ws):  # sum(G(w) * y), whose gradient is J^T y
+        return float((G.synthesis(make_tensor(ws, device, False)).numpy() * y).sum())
+    g, h = np.zeros_like(ws), 1e-6
+    for index in np.ndindex(ws.shape):  # J^T y by central differences, element by element
+        step = np.zeros_like(ws)
+        step[index] = h
+        g[index] = (f(ws + step) - f(ws - step)) / (2 * h)
+    assert np.allclose(lengths, np.sqrt((g ** 2).sum(axis=2).mean(axis=1)), rtol=1e-5)
+    # the penalty trains G through the lengths: their gradient is a second derivative of G
+    gradcheck(lambda ws: trainer.path_lengths(ws, make_tensor(y, device, False)),
+              [make_tensor(ws, device)])
+
+
 # --------------------------------------------------------------------------------- training
 def make_trainer(device):
     G, D = tiny_pair(device)
     adam = lambda net: optim.Adam(net.parameters(), lr=2e-3, betas=(0.0, 0.99))  # noqa: E731
     return StyleGANTrainer(G, D, adam(G), adam(D), r1_gamma=1.0, r1_interval=2, ema_decay=0.9,
-                           num_samples=4, seed=1)
+                           pl_weight=2.0, pl_interval=2, num_samples=4, seed=1)
 
 
 def test_training_smoke_and_exact_resume(device):
-    images = minigan.randn(4, 3, 8, 8, device=device, generator=minigan.random.Generator(device).manual_seed(5))
+    images = minigan.randn(4, 3, 8, 8, device=device,
+                           generator=minigan.random.Generator(device).manual_seed(5))
     trainer = make_trainer(device)
     before = trainer.G.const.numpy().copy()
     logs = [trainer.train_step(lambda: images) for _ in range(2)]
-    assert "r1_penalty" in logs[0] and "r1_penalty" not in logs[1]  # lazy R1: every 2nd step
+    for name in ("r1_penalty", "pl_penalty"):  # lazy regularisation: every 2nd step
+        assert name in logs[0] and name not in logs[1]
+    assert trainer.pl_mean.numpy()[0] > 0
     assert all(np.isfinite(v) for log in logs for v in log.values())
     assert not np.allclose(trainer.G.const.numpy(), before)
     assert trainer.sample().shape == (4, 3, 8, 8)
@@ -236,6 +266,7 @@ def test_training_smoke_and_exact_resume(device):
     again.load_state_dict(state)
     minigan.random.set_rng_state(rng)  # the noise inputs draw from the device's generator
     again.train_step(lambda: images)
+    assert np.array_equal(trainer.pl_mean.numpy(), again.pl_mean.numpy())
     for (name, a), (_, b) in zip(trainer.G.state_dict().items(), again.G.state_dict().items()):
         assert np.array_equal(minigan.backend.to_numpy(a.data if hasattr(a, "data") else a),
                               minigan.backend.to_numpy(b.data if hasattr(b, "data") else b)), name

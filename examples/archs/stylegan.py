@@ -18,7 +18,8 @@ from minigan.gan.models.stylegan import (StyleGANDiscriminator, StyleGANGenerato
 # of a smooth D for short runs (unmeasured: the lead's runs will tell).
 DEFAULTS = dict(loss="logistic", lr_g=2e-3, lr_d=2e-3, betas=(0.0, 0.99), nz=128, ngf=16,
                 ndf=16, max_channels=64, w_dim=64, mapping_layers=4, mapping_lr_mul=0.01,
-                r1_gamma=0.1, r1_interval=16, mixing_prob=0.9, n_critic=1, ema=0.999)
+                r1_gamma=0.1, r1_interval=16, mixing_prob=0.9, n_critic=1, ema=0.999,
+                pl_weight=0.0)  # path-length regularisation: StyleGAN2 uses 2 (costly on a CPU)
 
 
 def settings(config):
@@ -27,20 +28,13 @@ def settings(config):
     return {**DEFAULTS, "image_size": 32, "seed": 0, "device": "cpu", **given}
 
 
-def build_generator(config):
-    """The generator alone (for examples/latent.py: a checkpoint's config rebuilds it)."""
-    c = settings(config)
-    return StyleGANGenerator(nz=c["nz"], w_dim=c["w_dim"], image_size=c["image_size"],
-                             ngf=c["ngf"], max_channels=c["max_channels"],
-                             mapping_layers=c["mapping_layers"],
-                             mapping_lr_mul=c["mapping_lr_mul"])
-
-
 def build_trainer(config):
     """Models on config["device"], initialised from config["seed"], and their trainer."""
     c = settings(config)
     manual_seed(c["seed"])  # layer initialisation draws from minigan's generator
-    G = build_generator(c).to(c["device"])
+    G = StyleGANGenerator(nz=c["nz"], w_dim=c["w_dim"], image_size=c["image_size"], ngf=c["ngf"],
+                          max_channels=c["max_channels"], mapping_layers=c["mapping_layers"],
+                          mapping_lr_mul=c["mapping_lr_mul"]).to(c["device"])
     D = StyleGANDiscriminator(ndf=c["ndf"], image_size=c["image_size"],
                               max_channels=c["max_channels"]).to(c["device"])
     lazy = c["r1_interval"] / (c["r1_interval"] + 1) if c["r1_gamma"] else 1.0
@@ -49,5 +43,5 @@ def build_trainer(config):
         G, D, optim.Adam(G.parameters(), lr=c["lr_g"], betas=(beta1, beta2)),
         optim.Adam(D.parameters(), lr=c["lr_d"] * lazy, betas=(beta1 ** lazy, beta2 ** lazy)),
         mixing_prob=c["mixing_prob"], objective=c["loss"], r1_gamma=c["r1_gamma"],
-        r1_interval=c["r1_interval"], n_critic=c["n_critic"], ema_decay=c["ema"], seed=c["seed"],
-        num_samples=64)
+        r1_interval=c["r1_interval"], pl_weight=c["pl_weight"], n_critic=c["n_critic"],
+        ema_decay=c["ema"], seed=c["seed"], num_samples=64)

@@ -22,8 +22,9 @@ variety for quality by pulling w towards the average w; equalised learning rates
 Sec. 4.1) in every layer, 100x lower in the mapping net (StyleGAN App. C).
 
 "Lite": a 4-layer mapping net; bilinear 2x upsampling before a conv instead of a transposed
-conv with a blur; average pooling for the discriminator's blur + downsample; no
-path-length regularisation. Shapes for image_size = 32 (num_ws = 8 copies of w):
+conv with a blur; average pooling for the discriminator's blur + downsample; path-length
+regularisation off by default (it costs a double backward through G).
+Shapes for image_size = 32 (num_ws = 8 copies of w):
 
     const (1, C4, 4, 4) -> conv[0] (w0), toRGB (w1)
     -> 8x8: conv[1] (w1, upsamples), conv[2] (w2), toRGB (w3) -> 16x16: w3, w4, w5
@@ -34,7 +35,7 @@ See docs/12_stylegan.md.
 import math
 
 from ... import backend
-from ...autograd import Tensor, no_grad
+from ...autograd import Tensor, grad, no_grad
 from ...creation import full, randn, zeros, rand
 from ...nn import Module, ModuleList, Sequential, Parameter, Flatten, init
 from ...nn import functional as F
@@ -247,7 +248,7 @@ class StyleGANGenerator(Module):
         if image_size < 4 or image_size & (image_size - 1):
             raise ValueError(f"StyleGANGenerator: image_size must be a power of two >= 4, "
                              f"got {image_size}")
-        self.nz, self.w_dim, self.image_size = nz, w_dim, image_size
+        self.nz, self.w_dim, self.image_size, self.channels = nz, w_dim, image_size, channels
         resolutions = [2 ** k for k in range(2, image_size.bit_length())]
         width = {r: min(ngf * image_size // r, max_channels) for r in resolutions}
         self.mapping = MappingNetwork(nz, w_dim, mapping_layers, mapping_lr_mul)
@@ -329,13 +330,19 @@ class StyleGANTrainer(GANTrainer):
     (non-saturating) loss with lazy R1 on every ``r1_interval``-th step.
 
     Each training batch of G is made from two w's per sample, switched at a random layer
-    with probability ``mixing_prob`` (0.9 in StyleGAN). Progress samples are not mixed."""
+    with probability ``mixing_prob`` (0.9 in StyleGAN). Progress samples are not mixed.
+    ``pl_weight`` > 0 adds path-length regularisation (StyleGAN2: 2), lazily: an extra G
+    update every ``pl_interval`` steps on batches ``pl_batch_shrink`` times smaller."""
 
     def __init__(self, generator, discriminator, g_optimizer, d_optimizer, mixing_prob=0.9,
-                 objective="logistic", r1_gamma=1.0, r1_interval=16, **kwargs):
+                 objective="logistic", r1_gamma=1.0, r1_interval=16, pl_weight=0.0,
+                 pl_interval=4, pl_decay=0.01, pl_batch_shrink=2, **kwargs):
         super().__init__(generator, discriminator, g_optimizer, d_optimizer, objective=objective,
                          r1_gamma=r1_gamma, r1_interval=r1_interval, **kwargs)
         self.mixing_prob = mixing_prob
+        self.pl_weight, self.pl_interval, self.pl_decay = pl_weight, pl_interval, pl_decay
+        self.pl_batch_shrink = pl_batch_shrink
+        self.pl_mean = zeros(1, dtype=self.dtype, device=self.device)  # a in Eq. 4
 
     def generate(self, z):
         """G(z) for training, with style mixing: w2 from fresh noise, mixed in from a random
@@ -355,3 +362,43 @@ class StyleGANTrainer(GANTrainer):
         if net is self.G and net.training and labels is None:
             return self.generate(x)
         return super()._call(net, x, labels)
+
+    def path_lengths(self, ws, y):
+        """||J_w^T y||_2 per sample, J the Jacobian of the images G.synthesis(ws) with respect
+        to w (summed over the layers' copies of w, as StyleGAN2's code does), kept
+        differentiable: J^T y is the gradient of sum(G(w) * y) with respect to w."""
+        (g,) = grad(sum(self.G.synthesis(ws) * y), ws, create_graph=True)
+        return sqrt(mean(sum(g * g, dim=2), dim=1))
+
+    def path_length_penalty(self, n):
+        """StyleGAN2 Sec. 3.2, Eq. 4: E_{w,y} (||J_w^T y||_2 - a)^2 with y ~ N(0, I / (H W))
+        random images and a the running mean of the lengths. A fixed-size step in w then
+        changes the image by a fixed amount, whatever the direction: a smoother G."""
+        ws = broadcast_ws(self.G.mapping(self.noise(n)), self.G.num_ws)
+        size = self.G.image_size
+        y = randn(n, self.G.channels, size, size, dtype=self.dtype,
+                  device=self.device, generator=self.rng) / float(size)
+        lengths = self.path_lengths(ws, y)
+        with no_grad():
+            self.pl_mean = self.pl_mean + self.pl_decay * (mean(lengths.detach()) - self.pl_mean)
+        return mean((lengths - self.pl_mean) ** 2)
+
+    def g_step(self, fake, real=None, labels=None):
+        log = super().g_step(fake, real, labels)
+        if self.pl_weight and self.step % self.pl_interval == 0:
+            self.g_optimizer.zero_grad()
+            n = max(1, fake.shape[0] // self.pl_batch_shrink)
+            penalty = self.path_length_penalty(n) * (self.pl_weight * self.pl_interval)
+            log.update(self._fetch({"pl_penalty": penalty}, "pl_penalty"))
+            penalty.backward()
+            self.g_optimizer.step()
+        return log
+
+    def state_dict(self):
+        return {**super().state_dict(), "pl_mean": self.pl_mean}
+
+    def load_state_dict(self, state):
+        super().load_state_dict(state)
+        pl_mean = state["pl_mean"]
+        pl_mean = pl_mean.data if isinstance(pl_mean, Tensor) else pl_mean
+        self.pl_mean = Tensor(backend.to_device(pl_mean, self.device, self.dtype))
