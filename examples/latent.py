@@ -162,19 +162,19 @@ def mixed_styles(ws_a, ws_b, first, end):
 
 # ------------------------------------------------------------------------------- commands
 def run_interpolate(G, config, args):
-    z = interpolation_latents(config["nz"], args.rows, args.columns, args.seed, args.mode)
+    z = interpolation_latents(G.nz, args.rows, args.columns, args.seed, args.mode)
     save_image(decode(G, z), args.out, nrow=args.columns)
     return {"z": z}
 
 
 def run_numbered(G, config, args):
-    z = numbered_latents(config["nz"], args.n, args.seed)
+    z = numbered_latents(G.nz, args.n, args.seed)
     save_numbered_grid(decode(G, z), args.out, args.nrow)
     return {"z": z}
 
 
 def run_arithmetic(G, config, args):
-    z = numbered_latents(config["nz"], args.n, args.seed)
+    z = numbered_latents(G.nz, args.n, args.seed)
     concepts = (args.a, args.b, args.c)
     for name, chosen in zip("abc", concepts):
         bad = [i for i in chosen if i >= args.n]
@@ -196,7 +196,7 @@ def run_arithmetic(G, config, args):
 
 
 def run_truncation(G, config, args):
-    z = np.random.default_rng(args.seed).standard_normal((args.rows, config["nz"]))
+    z = np.random.default_rng(args.seed).standard_normal((args.rows, G.nz))
     if is_stylegan(G):  # columns: psi
         images = [decode(G, z, truncation_psi=psi) for psi in args.psi]
         batch = np.stack([minigan.backend.to_numpy(x.data) for x in images], axis=1)
@@ -215,8 +215,8 @@ def run_mixing(G, config, args):
         fail(f"mixing needs a StyleGAN checkpoint (cats_gan.py --arch stylegan); "
              f"{args.checkpoint} holds a {config.get('arch', 'dcgan')} generator")
     rng = np.random.default_rng(args.seed)
-    z_a = rng.standard_normal((args.rows, config["nz"]))
-    z_b = rng.standard_normal((args.columns, config["nz"]))
+    z_a = rng.standard_normal((args.rows, G.nz))
+    z_b = rng.standard_normal((args.columns, G.nz))
     first = next(G.parameters())
     with minigan.no_grad():
         ws = [G.mapping(minigan.tensor(z, dtype=first.dtype, device=first.device)).numpy()

@@ -35,7 +35,8 @@ def dcgan_checkpoint(tmp_path_factory):
 @pytest.fixture(scope="module")
 def stylegan_checkpoint(tmp_path_factory):
     out = tmp_path_factory.mktemp("stylegan")
-    config = dict(arch="stylegan", image_size=SIZE, nz=8, batch_size=4, steps=2, device="cpu",
+    # no nz: the arch's default (128) fills it in, and the tools must take it from G
+    config = dict(arch="stylegan", image_size=SIZE, batch_size=4, steps=2, device="cpu",
                   seed=0, ngf=2, ndf=2, max_channels=4, w_dim=4, mapping_layers=2)
     trainer = stylegan_spec.build_trainer(config)
     batches = ImageBatches(procedural_cats(8, image_size=SIZE, seed=0), 4, seed=0)
@@ -129,7 +130,7 @@ def test_stylegan_mixing_takes_each_range_from_b(tmp_path, stylegan_checkpoint):
     assert G.layer_resolutions == [4, 8, 8, 16, 16, 16]
     assert {name: r["layers"] for name, r in result.items()} == {"coarse": (0, 3), "fine": (3, 6)}
     rng = np.random.default_rng(0)
-    z_a, z_b = rng.standard_normal((2, 8)), rng.standard_normal((3, 8))
+    z_a, z_b = rng.standard_normal((2, G.nz)), rng.standard_normal((3, G.nz))
     w_a, w_b = (G.mapping(minigan.tensor(z, dtype="float32")).numpy() for z in (z_a, z_b))
     for name, r in result.items():
         assert grid_size(r["path"]) == (cells(4), cells(3))

@@ -15,10 +15,12 @@ from minigan.gan.models.stylegan import (StyleGANDiscriminator, StyleGANGenerato
 # Widths: 16 channels at 32x32, doubling per halving up to 64 (a step costs ~2.5 DCGAN steps
 # of examples/cats_dcgan.py's CPU widths; docs/12_stylegan.md). r1_gamma: StyleGAN2-ADA's
 # heuristic 0.0002 * size^2 / batch gives 0.003 at 32x32 and batch 64; 0.1 errs on the side
-# of a smooth D for short runs (unmeasured: the lead's runs will tell).
+# of a smooth D for short runs (unmeasured: the lead's runs will tell). ema: a half-life of
+# ~140 steps, StyleGAN2's 10k images at batch 64 (0.999 would leave a 300-step run's average
+# three-quarters made of the initial weights).
 DEFAULTS = dict(loss="logistic", lr_g=2e-3, lr_d=2e-3, betas=(0.0, 0.99), nz=128, ngf=16,
                 ndf=16, max_channels=64, w_dim=64, mapping_layers=4, mapping_lr_mul=0.01,
-                r1_gamma=0.1, r1_interval=16, mixing_prob=0.9, n_critic=1, ema=0.999,
+                r1_gamma=0.1, r1_interval=16, mixing_prob=0.9, n_critic=1, ema=0.995,
                 pl_weight=0.0)  # path-length regularisation: StyleGAN2 uses 2 (costly on a CPU)
 
 
