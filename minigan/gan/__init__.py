@@ -3,9 +3,9 @@
 Read in this order: ``objectives.py`` (what each player minimises), ``penalties.py`` (keeping
 D smooth), the other objectives (``fgan.py``, ``mmd.py``, ``energy.py`` for EBGAN and BEGAN,
 ``diffusion.py``), the remedies for mode collapse (``unrolled.py``, ``infogan.py``,
-``mode_seeking.py``, ``pacgan.py``), ``tricks.py``, ``spectral_norm.py``,
-``virtual_batchnorm.py``, ``ema.py``, ``rejection.py``, ``models.py``, ``conditional.py``,
-and ``trainer.py`` (the loop; the remedies' trainers extend it).
+``mode_seeking.py``, ``pacgan.py``; ``remedies.py`` picks one), ``tricks.py``,
+``spectral_norm.py``, ``virtual_batchnorm.py``, ``ema.py``, ``rejection.py``, ``models.py``,
+``conditional.py``, and ``trainer.py`` (the loop; the remedies' trainers extend it).
 Docs: ``docs/08_gan_*.md``.
 """
 from .objectives import (OBJECTIVES, Objective, get_objective, minimax_d_loss, minimax_g_loss,
@@ -16,8 +16,9 @@ from .objectives import (OBJECTIVES, Objective, get_objective, minimax_d_loss, m
 from .penalties import clip_weights, gradient_penalty, r1_penalty, lazy_r1_gamma
 from .fgan import F_DIVERGENCES, FDivergence, get_f_divergence, fgan_d_loss, fgan_g_loss
 from .mmd import mixture_rbf_kernel, mmd2_unbiased, mmd_d_loss, mmd_g_loss
-from .energy import (AutoencoderDiscriminator, ebgan_d_loss, ebgan_g_loss, pulling_away_term,
-                     BEGANEquilibrium, EBGANTrainer, BEGANTrainer)
+from .energy import (AutoencoderDiscriminator, ConvAutoencoderDiscriminator, ebgan_d_loss,
+                     ebgan_g_loss, pulling_away_term, BEGANEquilibrium, EBGANTrainer,
+                     BEGANTrainer)
 from .diffusion import (DiffusionNoise, DiffusionGANTrainer, alpha_bar, diffuse,
                         sample_timesteps)
 from .unrolled import (parameters_replaced, unroll_discriminator, unrolled_g_loss,
