@@ -65,11 +65,14 @@ def load_generator(path, ema=False, device="cpu"):
         G = DCGANGenerator(nz=config["nz"], ngf=config["ngf"], image_size=config["image_size"])
         G.load_state_dict(state["ema"] if ema else state["generator"])
         return G.to(device).eval(), config
+    module = f"archs.{arch.replace('-', '_')}"
     try:
-        spec = importlib.import_module(f"archs.{arch.replace('-', '_')}")
-    except ImportError:
+        spec = importlib.import_module(module)
+    except ModuleNotFoundError as error:
+        if error.name not in (module, "archs"):  # the spec exists but fails to import
+            raise
         fail(f"{path} holds a --arch {arch} run, which this version cannot load yet "
-             f"(no examples/archs/{arch.replace('-', '_')}.py)")
+             f"(no examples/{module.replace('.', '/')}.py)")
     trainer = spec.build_trainer({**config, "device": device})
     if getattr(trainer, "num_classes", None):
         fail(f"--arch {arch} has a class-conditional generator, G(z, y): the latent tools "

@@ -272,7 +272,7 @@ class StyleGANGenerator(Module):
         x = self.convs[0](x, ws[:, 0])
         image = self.to_rgbs[0](x, ws[:, 1])
         for k, to_rgb in enumerate(list(self.to_rgbs)[1:]):
-            i = 2 * k + 1
+            i = 2 * k + 1  # this resolution's convs: i (upsampling) and i + 1; toRGB: w_{i+2}
             x = self.convs[i + 1](self.convs[i](x, ws[:, i]), ws[:, i + 1])
             # the skip generator (StyleGAN2 Fig. 7b): each resolution adds its RGB detail
             image = F.interpolate(image, scale_factor=2, mode="bilinear", align_corners=False) \
