@@ -4,8 +4,10 @@ Read in this order: ``objectives.py`` (what each player minimises), ``penalties.
 D smooth), the other objectives (``fgan.py``, ``mmd.py``, ``energy.py`` for EBGAN and BEGAN,
 ``diffusion.py``), the remedies for mode collapse (``unrolled.py``, ``infogan.py``,
 ``mode_seeking.py``, ``pacgan.py``; ``remedies.py`` picks one), ``tricks.py``,
-``spectral_norm.py``, ``virtual_batchnorm.py``, ``ema.py``, ``rejection.py``, ``models.py``,
-``conditional.py``, and ``trainer.py`` (the loop; the remedies' trainers extend it).
+``spectral_norm.py``, ``virtual_batchnorm.py``, ``ema.py``, ``rejection.py``, ``models/``,
+``conditional.py``, and ``trainer.py`` (the step; the remedies' trainers extend it) with
+``loop.py`` (the run around it); then image-to-image translation: ``pix2pix.py``,
+``image_pool.py`` and ``cyclegan.py``.
 Docs: ``docs/08_gan_*.md``.
 """
 from .objectives import (OBJECTIVES, Objective, get_objective, minimax_d_loss, minimax_g_loss,
@@ -34,6 +36,10 @@ from .virtual_batchnorm import VirtualBatchNorm, ReferenceBatch
 from .ema import EMA
 from .rejection import drs_logit, drs_acceptance, rejection_sample
 from .models import (DCGANGenerator, DCGANDiscriminator, dcgan_init, MLPGenerator,
-                     MLPDiscriminator)
+                     MLPDiscriminator, UNetGenerator, PatchGANDiscriminator, ResnetGenerator)
 from .conditional import ConditionalMLPGenerator, ConditionalMLPDiscriminator
 from .trainer import GANTrainer, NonFiniteLossError
+from .image_pool import ImagePool
+from .pix2pix import pix2pix_generator_loss, Pix2PixTrainer
+from .cyclegan import (cycle_consistency_loss, identity_loss, lsgan_generator_loss,
+                       CycleGANTrainer)
