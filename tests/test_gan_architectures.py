@@ -330,7 +330,7 @@ def tiny_config(arch, device, **changes):
     return {**config, **changes}
 
 
-@pytest.mark.parametrize("arch", ["dcgan", "resnet", "sagan", "biggan", "vit-d"])
+@pytest.mark.parametrize("arch", ["dcgan", "resnet", "sagan", "biggan", "vit-d", "stylegan"])
 def test_each_architecture_trains_on_the_device(device, arch):
     from minigan.data import ImageBatches, procedural_cats
     trainer = cats_gan.ARCHS[arch].build_trainer(tiny_config(arch, device))
