@@ -5,7 +5,8 @@ D smooth), the other objectives (``fgan.py``, ``mmd.py``, ``energy.py`` for EBGA
 ``diffusion.py``), the remedies for mode collapse (``unrolled.py``, ``infogan.py``,
 ``mode_seeking.py``, ``pacgan.py``), ``tricks.py``, ``spectral_norm.py``,
 ``virtual_batchnorm.py``, ``ema.py``, ``rejection.py``, ``models.py``, ``conditional.py``,
-and ``trainer.py`` (the loop; the remedies' trainers extend it).
+and ``trainer.py`` (the loop; the remedies' trainers extend it). Beyond GANs proper:
+``style_transfer.py``, ``srgan.py`` (super-resolution) and ``vae.py`` (the VAE to compare).
 Docs: ``docs/08_gan_*.md``.
 """
 from .objectives import (OBJECTIVES, Objective, get_objective, minimax_d_loss, minimax_g_loss,
@@ -33,6 +34,11 @@ from .virtual_batchnorm import VirtualBatchNorm, ReferenceBatch
 from .ema import EMA
 from .rejection import drs_logit, drs_acceptance, rejection_sample
 from .models import (DCGANGenerator, DCGANDiscriminator, dcgan_init, MLPGenerator,
-                     MLPDiscriminator)
+                     MLPDiscriminator, SRGANGenerator, VAE, VAEEncoder, reparameterize,
+                     kl_divergence, gaussian_nll, negative_elbo)
 from .conditional import ConditionalMLPGenerator, ConditionalMLPDiscriminator
 from .trainer import GANTrainer, NonFiniteLossError
+from .style_transfer import (gram_matrix, content_loss, style_loss, total_variation_loss,
+                             RandomFeatures, transfer_style)
+from .srgan import SRGANTrainer
+from .vae import VAETrainer
