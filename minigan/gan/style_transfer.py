@@ -25,7 +25,7 @@ See docs/15_style_transfer.md.
 """
 from .. import backend
 from ..autograd import Tensor, no_grad
-from ..nn import Module, Sequential, Conv2d, ReLU, AvgPool2d, Parameter
+from ..nn import Module, Sequential, Conv2d, ReLU, AvgPool2d, Parameter, init
 from ..ops import matmul, mean, mse_loss, reshape, transpose
 from ..optim import Adam
 
@@ -83,7 +83,12 @@ class RandomFeatures(Module):
         stages, previous = [], channels
         for i, width in enumerate(widths):
             pool = [AvgPool2d(2)] if i else []
-            stages.append(Sequential(*pool, Conv2d(previous, width, 3, 1, 1), ReLU()))
+            conv = Conv2d(previous, width, 3, 1, 1)
+            # He initialisation keeps the activations' scale from stage to stage, so every
+            # stage's Gram matrices count in the style loss (PyTorch's default shrinks them)
+            init.kaiming_normal_(conv.weight, nonlinearity="relu")
+            init.zeros_(conv.bias)
+            stages.append(Sequential(*pool, conv, ReLU()))
             previous = width
         self.stages = Sequential(*stages)
         self.requires_grad_(False)  # a fixed measuring instrument, never trained
@@ -104,14 +109,14 @@ def _pick(features, layers):
 
 
 def transfer_style(content, style, extractor, steps=200, lr=0.02, content_weight=1.0,
-                   style_weight=1e3, tv_weight=1.0, content_layers=(-1,), style_layers=None,
+                   style_weight=1e6, tv_weight=0.5, content_layers=(-1,), style_layers=None,
                    init=None, callback=None):
     """Optimise an image (start: ``init``, or the content image) for ``steps`` Adam steps.
 
     content, style: images (1, C, H, W) in [-1, 1] (the style image may have another size).
     extractor: a module with ``features(x)``; it is frozen and put in eval mode.
     content_layers, style_layers: indices into the features list (None: all of them).
-    callback(step, log), if given, runs after every step. Returns the image (a Tensor
+    callback(step, log, image), if given, runs after every step. Returns the image (a Tensor
     without a graph, clipped to [-1, 1]) and the list of per-step logs.
     """
     extractor.eval()
@@ -139,5 +144,5 @@ def transfer_style(content, style, extractor, steps=200, lr=0.02, content_weight
         log = {"step": step, "loss": loss.item(), **{k: v.item() for k, v in parts.items()}}
         history.append(log)
         if callback is not None:
-            callback(step, log)
+            callback(step, log, image)
     return image.detach(), history
