@@ -23,31 +23,22 @@ bit for bit as if never stopped. A NaN or infinite loss stops the run with a mes
 leaves the last good checkpoint in place. See docs/09_training_cats.md.
 """
 import argparse
-import contextlib
-import csv
 import hashlib
 import inspect
-import json
 import os
-import signal
 import sys
-import time
 import zipfile
-
-from tqdm import tqdm
 
 import minigan
 import minigan.data.cats
 from minigan import backend, optim
 from minigan.backend import DeviceError, np
-from minigan.creation import default_generator
 from minigan.data import ImageBatches, load_image_folder, procedural_cats
-from minigan.gan import (OBJECTIVES, DCGANDiscriminator, DCGANGenerator, GANTrainer,
-                         NonFiniteLossError, dcgan_init)
-from minigan.utils import atomic_savez, save_gif, save_image
+from minigan.gan import OBJECTIVES, DCGANDiscriminator, DCGANGenerator, GANTrainer, dcgan_init
+from minigan.gan.loop import CHECKPOINT, EXIT_CODES, run_training
+from minigan.utils import atomic_savez, save_image
 from minigan.utils.cli import (checked, decay_rate, fraction, non_negative_int, positive_float,
                                positive_int)
-from minigan.utils.io import atomic_open
 
 # The GPU settings are the DCGAN paper's: 64x64, width 64, batch 128, Adam lr 2e-4. The CPU
 # ones were tuned to draw clear cats in about 5 minutes on 2 cores (docs/09_training_cats.md):
@@ -61,7 +52,6 @@ COMMON_DEFAULTS = dict(beta1=0.5, nz=100, loss="ns", seed=0, out="runs/cats", fl
                        ema=None, data=None, n_critic=None)
 # What --resume may change; anything else must match the checkpoint (or be left out).
 RESUMABLE = {"steps", "epochs", "sample_every", "checkpoint_every", "device", "out"}
-CHECKPOINT = "checkpoint.npz"
 PROG = os.path.basename(__file__)  # errors read "cats_dcgan.py: error: ...", as argparse's do
 
 
@@ -219,52 +209,6 @@ def total_steps(config, batches):
     return max(1, config["epochs"] * len(batches) // config["n_critic"])
 
 
-def save_checkpoint(path, trainer, batches, config):
-    """Everything a resumed run needs. `minigan.save` writes a temporary file and renames
-    it over the old checkpoint, so a crash mid-write never destroys the last good one."""
-    for name, net in (("generator", trainer.G), ("discriminator", trainer.D)):
-        for p in net.parameters():  # one reduction per tensor, only when checkpointing
-            with backend.device_context(p.device):
-                finite = bool(backend.get_array_module(p.data).isfinite(p.data).all())
-            if not finite:
-                raise NonFiniteLossError(trainer.step, f"a {name} weight", "not finite")
-    minigan.save({"trainer": trainer.state_dict(), "batches": batches.state_dict(),
-                  "minigan_rng": default_generator().bit_generator.state,
-                  "device_rng": minigan.random.get_rng_state(), "config": config}, path)
-
-
-def load_checkpoint(path, trainer, batches):
-    state = minigan.load(path)
-    trainer.load_state_dict(state["trainer"])
-    batches.load_state_dict(state["batches"])
-    default_generator().bit_generator.state = state["minigan_rng"]
-    minigan.random.set_rng_state(state["device_rng"])
-
-
-@contextlib.contextmanager
-def ctrl_c_finishes_the_step():
-    """The first Ctrl-C only sets ``stop["requested"]``: the loop finishes its step, saves
-    and stops, so a checkpoint never holds a half-done update. A second Ctrl-C stops at once."""
-    stop = {"requested": False, "hard": False}
-
-    def handler(signum, frame):
-        if stop["requested"]:
-            stop["hard"] = True
-            raise KeyboardInterrupt
-        stop["requested"] = True
-        tqdm.write("Ctrl-C: finishing this step, then saving a checkpoint (again to quit now)")
-
-    try:
-        previous = signal.signal(signal.SIGINT, handler)
-    except ValueError:  # not the main thread: signals cannot be caught here
-        previous = None
-    try:
-        yield stop
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
-
-
 def train(config, resume=False, callback=None):
     """Run (or continue) the training described by ``config``; returns a summary dict.
 
@@ -276,108 +220,23 @@ def train(config, resume=False, callback=None):
     if len(images) < config["batch_size"]:
         raise SystemExit(f"{PROG}: error: --batch-size {config['batch_size']} is more than the "
                          f"{len(images)} {source}: not one full batch")
-    os.makedirs(os.path.join(out, "samples"), exist_ok=True)
-    checkpoint = os.path.join(out, CHECKPOINT)
     trainer, batches = build(config, images)
     steps = total_steps(config, batches)
-    if resume and os.path.exists(checkpoint):
-        load_checkpoint(checkpoint, trainer, batches)
-        print(f"resumed from {checkpoint} at step {trainer.step}")
-        if trainer.step >= steps:
-            print(f"the run is already at step {trainer.step} of {steps}: pass a larger --steps "
-                  f"or --epochs to train further")
-    elif os.path.exists(checkpoint):
-        print(f"note: starting a new run; {checkpoint} will be replaced (--resume continues it)")
-    _write_json(os.path.join(out, "config.json"), {**config, "total_steps": steps,
-                                                    "num_images_used": int(len(images))})
-    sample_every = config.get("sample_every") or max(1, steps // 20)
-    checkpoint_every = config.get("checkpoint_every") or max(1, steps // 10)
     print(f"DCGAN on {len(images)} {source} ({config['image_size']}x{config['image_size']}) on "
           f"{config['device']}: G {_count(trainer.G)} and D {_count(trainer.D)} parameters, "
           f"{steps} steps of batch {config['batch_size']} -> {out}")
-
-    stream = _forever(batches)
-    saved = {"step": trainer.step if os.path.exists(checkpoint) and resume else None}
-
-    def save():
-        save_checkpoint(checkpoint, trainer, batches, config)
-        saved["step"] = trainer.step
-
-    status, message, in_step = "finished", None, False
-    bar = tqdm(total=steps, initial=trainer.step, unit="step", dynamic_ncols=True)
-    speed = _Speed(config["batch_size"] * config["n_critic"], trainer.step)
-    with ctrl_c_finishes_the_step() as stop:
-        try:
-            while trainer.step < steps:
-                in_step = True
-                log = trainer.train_step(lambda: next(stream))
-                in_step = False
-                step = trainer.step
-                bar.update(1)
-                bar.set_postfix({"loss_D": f"{log['loss_D']:.3f}",
-                                 "loss_G": f"{log['loss_G']:.3f}", "D(x)": f"{log['D(x)']:.2f}",
-                                 "D(G(z))": f"{log['D(G(z))']:.2f}", "img/s": speed(step),
-                                 "epoch": batches.epoch}, refresh=False)
-                if step % sample_every == 0 or step == steps:
-                    grid = os.path.join(out, "samples", f"step_{step:06d}.png")
-                    save_image(trainer.sample(), grid)
-                if step % checkpoint_every == 0 or step == steps:
-                    save()
-                    write_reports(out, trainer)
-                if callback is not None:
-                    callback(trainer, log)
-                if stop["requested"]:
-                    raise KeyboardInterrupt
-        except KeyboardInterrupt:
-            status = "interrupted"
-            if in_step or stop["hard"]:  # cut off mid-update: the model is half a step on
-                message = f"interrupted mid-step; {_kept(checkpoint, saved['step'])}"
-            else:
-                save()
-                message = (f"interrupted: saved {checkpoint} at step {trainer.step}; "
-                           f"continue with --resume")
-        except NonFiniteLossError as error:
-            status = "diverged"
-            kept = _kept(checkpoint, saved["step"])
-            message = f"stopped: {error} Nothing was saved after this; {kept}."
-        finally:
-            bar.close()
-    write_reports(out, trainer)
-    summary = {"status": status, "step": trainer.step, "total_steps": steps, "out": out,
-               "checkpoint": checkpoint, "message": message}
-    if status == "finished":
-        save_image(trainer.sample(), os.path.join(out, "final.png"))
+    summary = run_training(trainer, batches, steps, out, config, resume=resume, callback=callback,
+                           title="DCGAN", sample_every=config.get("sample_every"),
+                           checkpoint_every=config.get("checkpoint_every"),
+                           images_per_step=config["batch_size"] * config["n_critic"],
+                           facts={"num_images_used": int(len(images))})
+    if summary["status"] == "finished":
         save_interpolation(trainer, os.path.join(out, "interpolation.png"), config["seed"])
-        summary["final_grid"] = os.path.join(out, "final.png")
-        message = f"done: see {summary['final_grid']}, losses.png and progress.gif in {out}"
-    print(message or status)
+    print(summary["message"] or summary["status"])
     return summary
 
 
 # ------------------------------------------------------------------------------ outputs
-def write_reports(out, trainer):
-    """metrics.csv, losses.png and progress.gif, from the trainer's history and the grids
-    saved so far (both survive a resume: history is in the checkpoint, grids are files)."""
-    if not trainer.history:
-        return
-    columns = list(dict.fromkeys(["step"] + [k for row in trainer.history for k in row]))
-    with atomic_open(os.path.join(out, "metrics.csv"), "w") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(trainer.history)
-    from minigan.utils.plots import plot_losses  # matplotlib loads slowly: only when plotting
-    plot_losses(trainer.history, os.path.join(out, "losses.png"),
-                smoothing=0.9 if len(trainer.history) > 50 else 0.0,
-                title=f"DCGAN losses, {trainer.step} steps")
-    frames = sorted(f for f in os.listdir(os.path.join(out, "samples"))
-                    if f.startswith("step_") and int(f[5:11]) <= trainer.step)
-    if frames:
-        from PIL import Image
-        pictures = [np.asarray(Image.open(os.path.join(out, "samples", f)).convert("RGB"))
-                    for f in frames]
-        save_gif(pictures, os.path.join(out, "progress.gif"), duration_ms=250)
-
-
 def slerp(z0, z1, t):
     """Spherical interpolation. z ~ N(0, I) in many dimensions lies near a sphere of radius
     sqrt(nz); the straight line between two such points dips inside it, where G never
@@ -399,43 +258,9 @@ def save_interpolation(trainer, path, seed, rows=6, columns=10):
     save_image(trainer.sample(noise), path, nrow=columns)
 
 
-def _kept(checkpoint, step):
-    if step is None:
-        return "no checkpoint was written"
-    return f"the last good checkpoint, {checkpoint} from step {step}, is kept"
-
-
-def _write_json(path, obj):
-    with atomic_open(path, "w") as f:
-        json.dump(obj, f, indent=2)
-        f.write("\n")
-
-
 def _count(model):
     n = sum(p.size for p in model.parameters())
     return f"{n / 1e6:.2f}M" if n >= 1e5 else f"{n / 1e3:.1f}k"
-
-
-def _forever(batches):
-    """Batches without end; each pass is an epoch, and `batches` remembers where it is."""
-    while True:
-        yield from batches
-
-
-class _Speed:
-    """Images per second over the last few seconds (the bar's own rate counts steps)."""
-
-    def __init__(self, images_per_step, step):
-        self.images_per_step, self.mark = images_per_step, (time.perf_counter(), step)
-        self.value = "-"
-
-    def __call__(self, step):
-        now = time.perf_counter()
-        seconds = now - self.mark[0]
-        if seconds >= 2.0:
-            self.value = f"{(step - self.mark[1]) * self.images_per_step / seconds:.0f}"
-            self.mark = (now, step)
-        return self.value
 
 
 def main(argv=None, callback=None):
@@ -447,4 +272,4 @@ def main(argv=None, callback=None):
 
 if __name__ == "__main__":
     result = main()
-    sys.exit({"finished": 0, "interrupted": 130, "diverged": 1}[result["status"]])
+    sys.exit(EXIT_CODES[result["status"]])

@@ -21,7 +21,7 @@ import numpy as np  # noqa: E402  (host side: data and metrics)
 
 import minigan  # noqa: E402
 from minigan import optim  # noqa: E402
-from minigan.data.toy import sample_toy, toy_modes, mode_coverage  # noqa: E402
+from minigan.data.toy import code_mode_agreement, mode_coverage, sample_toy, toy_modes  # noqa: E402,E501
 from minigan.gan import (GANTrainer, MLPGenerator, MLPDiscriminator, ReferenceBatch,  # noqa: E402
                          ConditionalMLPGenerator, ConditionalMLPDiscriminator, OBJECTIVES,
                          rejection_sample, PackedDiscriminator, AutoencoderDiscriminator, QHead,
@@ -94,6 +94,11 @@ def parse_args(argv=None):
     p.add_argument("--eval-every", type=non_negative_int, default=0,
                    help="print the metrics every N steps (0: never)")
     return p.parse_args(argv)
+
+
+def codes_path(samples_out):
+    """Where --infogan writes new samples with the categorical code that drew each one."""
+    return os.path.splitext(samples_out)[0] + "_codes.npz"
 
 
 def drs_path(samples_out):
@@ -218,6 +223,14 @@ def main(argv=None):
     samples = trainer.sample().numpy() * scale
     np.save(args.samples_out, samples.astype(np.float32))
     metrics = mode_coverage(samples, args.dataset)
+    if args.infogan:  # which mode does each value of the categorical code draw?
+        noise = trainer.noise(2500)
+        points = trainer.sample(noise).numpy() * scale
+        codes = trainer.last_codes[0].numpy()
+        np.savez(codes_path(args.samples_out), points=points, codes=codes)
+        metrics["code_agreement"] = code_mode_agreement(points, codes, args.dataset)
+        print(f"InfoGAN: {100 * metrics['code_agreement']:.1f}% of samples on their code's "
+              f"majority mode")
     print(f"modes covered {metrics['modes_covered']}/{len(modes)}  high quality "
           f"{100 * metrics['high_quality_fraction']:.1f}%  reverse KL {metrics['reverse_kl']:.4f}"
           f"  ({time.time() - start:.0f} s)")

@@ -18,6 +18,7 @@ import pytest
 from PIL import Image
 
 import minigan
+import minigan.gan.loop
 from minigan.backend import np
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -163,7 +164,7 @@ def test_non_finite_weights_are_never_checkpointed(straight, tmp_path):
     trainer, batches = cats_dcgan.build(config, cats_dcgan.load_images(config))
     next(trainer.G.parameters()).data[0] = np.inf
     with pytest.raises(minigan.gan.NonFiniteLossError, match="generator weight"):
-        cats_dcgan.save_checkpoint(out / "checkpoint.npz", trainer, batches, config)
+        minigan.gan.loop.save_checkpoint(out / "checkpoint.npz", trainer, batches, config)
     assert (out / "checkpoint.npz").read_bytes() == before
 
 

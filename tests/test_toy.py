@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import minigan
-from minigan.data.toy import mode_coverage, sample_toy, toy_modes
+from minigan.data.toy import code_mode_agreement, mode_coverage, sample_toy, toy_modes
 
 
 def test_modes():
@@ -82,3 +82,23 @@ def test_metric_accepts_device_tensors(device):
 def test_metric_checks_shape():
     with pytest.raises(ValueError, match=r"\(N, 2\)"):
         mode_coverage(np.zeros((4, 3)), "ring")
+
+
+def test_code_mode_agreement():
+    modes, std = toy_modes("ring")
+    rng = np.random.default_rng(0)
+    codes = np.repeat(np.arange(8), 50)
+    # each code value draws one mode (code k -> mode (3k) mod 8): perfect agreement
+    aligned = modes[(3 * codes) % 8] + 0.5 * std * rng.uniform(-1, 1, (400, 2))
+    assert code_mode_agreement(aligned, codes, "ring") == 1.0
+    # codes ignored: modes drawn independently of the code, so a code's majority mode holds
+    # only about 1/8 of its samples (more with 50 samples per code: the max of 8 counts)
+    ignored = modes[rng.integers(0, 8, 400)] + 0.5 * std * rng.uniform(-1, 1, (400, 2))
+    assert code_mode_agreement(ignored, codes, "ring") < 0.35
+    # half of code 0's samples on another mode, and low-quality points far away do not count
+    mixed = aligned.copy()
+    mixed[:25] = modes[5]
+    mixed[-10:] = 100.0
+    assert code_mode_agreement(mixed, codes, "ring") == pytest.approx((390 - 25) / 390)
+    with pytest.raises(ValueError, match="codes"):
+        code_mode_agreement(aligned, codes[:-1], "ring")

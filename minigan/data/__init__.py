@@ -5,4 +5,4 @@ Host-side code: it uses NumPy and Pillow directly; batches become device Tensors
 from .cats import procedural_cats
 from .image_folder import load_image_folder, EXTENSIONS
 from .batches import ImageBatches
-from .toy import sample_toy, toy_modes, mode_coverage, TOY_DATASETS
+from .toy import sample_toy, toy_modes, mode_coverage, code_mode_agreement, TOY_DATASETS

@@ -79,3 +79,27 @@ def mode_coverage(samples, name, threshold=3.0):
         "high_quality_fraction": float(good.mean()) if len(samples) else 0.0,
         "reverse_kl": reverse_kl,
     }
+
+
+def code_mode_agreement(samples, codes, name, threshold=3.0):
+    """How well a categorical latent code picks a mode (InfoGAN): each high-quality sample
+    (as in `mode_coverage`) goes to its nearest mode; every code value's *majority mode* is the
+    mode most of its samples land on; the score is the share of high-quality samples that
+    land on their code's majority mode. 1.0: every code value draws one mode only; about
+    1/K when the code is ignored. (Two code values may share a majority mode: the score
+    measures how *consistent* a code is, `modes_covered` how many modes the codes reach.)"""
+    if hasattr(samples, "_is_tensor"):
+        samples = samples.data
+    samples = backend.to_numpy(samples).astype(np.float64)
+    codes = np.asarray(backend.to_numpy(codes)).astype(np.int64).reshape(-1)
+    if samples.ndim != 2 or samples.shape[1] != 2 or len(codes) != len(samples):
+        raise ValueError(f"code_mode_agreement: expected samples (N, 2) and codes (N,), got "
+                         f"{samples.shape} and {codes.shape}")
+    modes, std = toy_modes(name)
+    distances = np.linalg.norm(samples[:, None, :] - modes[None, :, :], axis=2)
+    nearest = distances.argmin(axis=1)
+    good = distances[np.arange(len(samples)), nearest] < threshold * std
+    agree = 0
+    for code in np.unique(codes[good]):
+        agree += np.bincount(nearest[good & (codes == code)]).max()
+    return float(agree / good.sum()) if good.any() else 0.0

@@ -300,6 +300,10 @@ class GANTrainer:
         return out
 
     # ------------------------------------------------------------------------ checkpoints
+    def networks(self):
+        """The trained networks by name (the training loop checks them before saving)."""
+        return {"generator": self.G, "discriminator": self.D}
+
     def state_dict(self):
         """Everything needed to resume exactly: for ``minigan.save(trainer.state_dict(), path)``."""
         return {
