@@ -282,3 +282,72 @@ def test_style_transfer_lowers_its_loss_in_a_few_steps(device):
     assert history[-1]["loss"] < history[0]["loss"]
     assert np.abs(image.numpy()).max() <= 1.0
     assert all(p.grad is None for p in extractor.parameters())
+
+
+# ------------------------------------------------------------------------------ examples
+from examples import cats_srgan, cats_style_transfer, cats_vae  # noqa: E402
+from test_cats_example import assert_same_run  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    """Twelve small noise "photos": the examples must not need ../shared/data in tests."""
+    from PIL import Image
+    folder = tmp_path_factory.mktemp("photos")
+    rng = np.random.default_rng(0)
+    for i in range(12):
+        Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    return folder
+
+
+def srgan_flags(photos, out, *more):
+    return ["--device", "cpu", "--data", str(photos), "--image-size", "16", "--nf", "4",
+            "--num-blocks", "1", "--ndf", "4", "--batch-size", "4", "--holdout", "4",
+            "--features", "random", "--out", str(out), *more]
+
+
+def vae_flags(photos, out, *more):
+    return ["--device", "cpu", "--data", str(photos), "--image-size", "16", "--ngf", "4",
+            "--ndf", "4", "--nz", "4", "--batch-size", "4", "--fid-images", "3",
+            "--out", str(out), *more]
+
+
+@pytest.mark.parametrize("example, flags", [(cats_srgan, srgan_flags), (cats_vae, vae_flags)])
+def test_examples_resume_bit_for_bit(example, flags, photos, tmp_path):
+    straight = example.main(flags(photos, tmp_path / "straight", "--steps", "4"))
+    assert straight["status"] == "finished" and straight["step"] == 4
+    assert example.main(flags(photos, tmp_path / "resumed", "--steps", "2"))["step"] == 2
+    resumed = example.main(flags(photos, tmp_path / "resumed", "--steps", "4", "--resume"))
+    assert resumed["status"] == "finished" and resumed["step"] == 4
+    assert_same_run(tmp_path / "straight", tmp_path / "resumed")
+
+
+def test_srgan_example_scores_srgan_and_bicubic_on_held_out_cats(photos, tmp_path):
+    summary = cats_srgan.main(srgan_flags(photos, tmp_path, "--steps", "1"))
+    result = summary["evaluation"]
+    assert result["images"] == 4
+    for method in ("srgan", "bicubic"):
+        assert 0 < result[method]["psnr"] < 60 and -1 <= result[method]["ssim"] <= 1
+    assert (tmp_path / "comparison.png").is_file() and (tmp_path / "evaluation.json").is_file()
+
+
+def test_vae_example_writes_reconstructions_and_fid_samples(photos, tmp_path):
+    cats_vae.main(vae_flags(photos, tmp_path, "--steps", "1"))
+    assert sorted(p.name for p in (tmp_path / "fid_samples").iterdir()) == \
+        ["00000.png", "00001.png", "00002.png"]
+    assert (tmp_path / "reconstructions.png").is_file() and (tmp_path / "final.png").is_file()
+
+
+def test_examples_run_on_the_device(device, photos, tmp_path):
+    for example, flags in ((cats_srgan, srgan_flags), (cats_vae, vae_flags)):
+        out = tmp_path / example.__name__.split(".")[-1]
+        more = ["--steps", "1", "--device", device]
+        assert example.main(flags(photos, out, *more))["status"] == "finished"
+
+
+def test_style_transfer_example_writes_its_pictures(photos, tmp_path):
+    result = cats_style_transfer.main(["--content", str(photos / "0.png"), "--image-size", "16",
+                                       "--steps", "3", "--out", str(tmp_path)])
+    assert len(result["history"]) == 3
+    for name in ("result.png", "comparison.png", "progress.png", "losses.csv"):
+        assert (tmp_path / name).is_file(), name

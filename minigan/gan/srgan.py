@@ -110,6 +110,3 @@ class SRGANTrainer(GANTrainer):
         net.train(was_training)
         blocky = interpolate(small, scale_factor=self.scale, mode="nearest")
         return concat([blocky, out, high], 0)
-
-    def networks(self):
-        return {"G": self.G, "D": self.D}
