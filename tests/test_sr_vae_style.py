@@ -54,6 +54,8 @@ def test_quality_scores_refuse_bad_input():
         ssim(a, a[:, :2], data_range=1.0)
     with pytest.raises(ValueError, match="smaller than the 11x11 window"):
         ssim(a[..., :8, :8], a[..., :8, :8], data_range=1.0)
+    with pytest.raises(ValueError, match="map images in \\[-1, 1\\] to \\[0, 1\\]"):
+        ssim(a - 1, a, data_range=2.0)
 
 
 def ssim_direct(a, b, data_range, size=11, sigma=1.5):
@@ -90,8 +92,8 @@ def test_ssim_matches_the_direct_formula(device, seed, height, width):
 
 def test_ssim_of_identical_images_is_1_and_of_constant_images_is_the_luminance_term(device):
     rng = np.random.default_rng(1)
-    x = make_tensor(rng.uniform(-1, 1, (1, 3, 16, 16)), device, False)
-    assert ssim(x, x, data_range=2.0) == pytest.approx(1.0, abs=1e-12)
+    x = make_tensor(rng.uniform(0, 1, (1, 3, 16, 16)), device, False)
+    assert ssim(x, x, data_range=1.0) == pytest.approx(1.0, abs=1e-12)
     # Constant images a and b: no variance, so only (2ab + C1) / (a^2 + b^2 + C1) is left.
     a, b = np.full((12, 12), 0.2), np.full((12, 12), 0.6)
     c1 = (0.01 * 1.0) ** 2

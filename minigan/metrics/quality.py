@@ -5,8 +5,11 @@ or (H, W); Tensors or arrays (NumPy or CuPy: the work runs where the data is). T
 Python float: the mean over images (and, for SSIM, over channels) of the per-image score.
 
 ``data_range`` L is the distance from the darkest to the brightest possible value: 255 for
-uint8 images (the default for them), 2 for minigan's float images in [-1, 1]. Float images must
-say it, because a wrong L shifts PSNR by 20 log10 of the error and changes SSIM's constants.
+uint8 images (the default for them), 1 for floats in [0, 1]. Float images must say it: a wrong
+L shifts PSNR by 20 log10 of the error and changes SSIM's constants. SSIM also needs
+intensities >= 0 (its luminance term compares means as brightnesses: on [-1, 1] images a
+window of mean ~0 would score ~0 for any small shift), so map minigan's [-1, 1] images to
+[0, 1] first, (x + 1) / 2; PSNR depends on differences only and takes either.
 
     PSNR = 10 log10(L^2 / MSE)                     (dB; identical images: inf)
 
@@ -61,6 +64,11 @@ def ssim(a, b, data_range=None, win_size=11, sigma=1.5, k1=0.01, k2=0.03):
     if min(a.shape[-2:]) < win_size:
         raise ValueError(f"ssim: images of {a.shape[-2]}x{a.shape[-1]} are smaller than the "
                          f"{win_size}x{win_size} window; lower win_size")
+    with backend.device_context(backend.device_of(a)):
+        lowest = float(min(a.min(), b.min()))
+    if lowest < 0:  # the luminance term compares means as if both were >= 0 brightnesses
+        raise ValueError(f"ssim: intensities must be >= 0 (got {lowest:.3g}); map images in "
+                         f"[-1, 1] to [0, 1] first, (x + 1) / 2, with data_range=1.0")
     weights = _gaussian_weights(win_size, sigma)
     c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
     with backend.device_context(backend.device_of(a)):
