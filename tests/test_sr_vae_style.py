@@ -137,6 +137,24 @@ def test_prelu_is_relu_on_the_right_and_a_line_of_slope_a_on_the_left():
         nn.functional.prelu(x, minigan.ones(3))
 
 
+def test_prelu_equals_pytorchs():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x, slopes = rng.standard_normal((2, 3, 4, 4)), rng.uniform(-0.5, 0.5, 3)
+    theirs = torch.nn.PReLU(3).double()
+    theirs.weight.data = torch.tensor(slopes)
+    ours = nn.PReLU(3, dtype="float64")
+    ours.load_state_dict({"weight": slopes})
+    tx, mx = torch.tensor(x, requires_grad=True), minigan.tensor(x, requires_grad=True)
+    ty, my = theirs(tx), ours(mx)
+    np.testing.assert_allclose(my.numpy(), ty.detach().numpy(), rtol=1e-12)
+    g = rng.standard_normal(x.shape)
+    ty.backward(torch.tensor(g))
+    my.backward(minigan.tensor(g))
+    np.testing.assert_allclose(mx.grad.numpy(), tx.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-12)
+
+
 @settings(max_examples=2)
 @given(data=st.data())
 def test_gram_matrix_and_total_variation_gradients(device, data):

@@ -90,8 +90,8 @@ def _prepare(a, b, data_range, name):
                          f"{a.shape}")
     if data_range is None:
         if a.dtype != "uint8" or b.dtype != "uint8":
-            raise ValueError(f"{name}: give data_range for float images (2.0 for images in "
-                             f"[-1, 1], 1.0 for [0, 1]); only uint8 images imply 255")
+            raise ValueError(f"{name}: give data_range for float images (1.0 for images in "
+                             f"[0, 1]; 2.0 for [-1, 1], PSNR only); only uint8 implies 255")
         data_range = 255.0
     if not data_range > 0:
         raise ValueError(f"{name}: data_range must be positive, got {data_range}")
