@@ -40,8 +40,10 @@ SHARED_CATS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..
                            "data", "cats64")
 # CPU: 32 feature maps and 4 residual blocks (the paper: 64 and 16) keep a step near 0.95 s of
 # CPU time (20 steps timed pinned to one core), so 800 steps fit in 15 minutes on 2 cores.
-CPU_DEFAULTS = dict(nf=32, num_blocks=4, ndf=32, batch_size=16, steps=800, lr=2e-4)
-GPU_DEFAULTS = dict(nf=64, num_blocks=16, ndf=64, batch_size=16, steps=20000, lr=1e-4)
+CPU_DEFAULTS = dict(nf=32, num_blocks=4, ndf=32, batch_size=16, steps=800, lr=2e-4,
+                    input_skip=1)
+GPU_DEFAULTS = dict(nf=64, num_blocks=16, ndf=64, batch_size=16, steps=20000, lr=1e-4,
+                    input_skip=0)
 COMMON_DEFAULTS = dict(image_size=64, scale=4, holdout=200, num_images=None, flip=True,
                        loss="ns", adversarial_weight=1e-3, features="none", feature_weight=0.1,
                        classifier=None, beta1=0.9, seed=0, out="runs/srgan")
@@ -65,6 +67,8 @@ def parse_args(argv=None):
     p.add_argument("--nf", type=positive_int, help="G's feature maps (32 cpu, 64 cuda)")
     p.add_argument("--num-blocks", type=positive_int, help="residual blocks (4 cpu, 16 cuda)")
     p.add_argument("--ndf", type=positive_int, help="D's width")
+    p.add_argument("--input-skip", type=int, choices=[0, 1],
+                   help="1: G adds its output to the bilinearly enlarged input (1 cpu, 0 cuda)")
     p.add_argument("--loss", choices=sorted(OBJECTIVES), help="GAN objective (ns)")
     p.add_argument("--adversarial-weight", type=float, help="weight of G's GAN loss (1e-3)")
     p.add_argument("--features", choices=["none", "random", "classifier"],
@@ -135,7 +139,8 @@ def as_batch(images, device):
 
 def build(config, train_images, sample_images):
     minigan.manual_seed(config["seed"])
-    G = SRGANGenerator(scale=config["scale"], nf=config["nf"], num_blocks=config["num_blocks"])
+    G = SRGANGenerator(scale=config["scale"], nf=config["nf"], num_blocks=config["num_blocks"],
+                       input_skip=bool(config["input_skip"]))
     D = DCGANDiscriminator(ndf=config["ndf"], image_size=config["image_size"])
     D.apply(dcgan_init)
     features = feature_extractor(config)

@@ -11,7 +11,7 @@ folder (``--out``, default runs/vae) receives what every example's loop writes
 (minigan/gan/loop.py: samples/, final.png, checkpoint.npz, metrics.csv, losses.png,
 progress.gif; Ctrl-C, --resume and NaN handling), and at the end:
 
-    reconstructions.png   pairs of rows: held-back images, then decoder(mu(x)) for each
+    reconstructions.png   pairs of rows: 32 training images, then decoder(mu(x)) for each
     fid_samples/          --fid-images N single PNG samples (2,000 by default), for
                           ../shared/tools/fid.sh runs/vae/fid_samples
 

@@ -231,6 +231,17 @@ def test_srgan_generator_makes_16x16_images_64x64(device):
         SRGANGenerator(scale=3)
 
 
+def test_with_input_skip_the_generator_adds_its_output_to_the_enlarged_input():
+    minigan.manual_seed(0)
+    G = SRGANGenerator(scale=2, nf=4, num_blocks=1, input_skip=True)
+    x = minigan.randn(2, 3, 8, 8)
+    bilinear = minigan.nn.functional.interpolate(x, scale_factor=2, mode="bilinear").numpy()
+    assert not np.allclose(G(x).numpy(), bilinear)
+    nn.init.zeros_(G.tail.weight)
+    nn.init.zeros_(G.tail.bias)
+    np.testing.assert_allclose(G(x).numpy(), bilinear, rtol=1e-6, atol=1e-6)
+
+
 class TinyFeatures(nn.Module):
     """Any module with ``features(x) -> list of Tensors`` serves the feature loss."""
 
