@@ -93,6 +93,9 @@ CONFIGS = {
     "r1-long-decay": ["--loss", "logistic", "--r1", "0.1", "--r1-interval", "16", "--mbstd",
                       "--ema", "0.99", "--lr-g", "2e-3", "--lr-d", "2e-3", "--steps", "16000",
                       "--lr-decay", "--decay-start", "0.5", "--drs"],
+    # ... at the ring's learning rate, 1e-3, for the same 16,000 steps
+    "r1-slow-decay": ["--loss", "logistic", "--r1", "0.1", "--r1-interval", "16", "--mbstd",
+                      "--ema", "0.99", "--steps", "16000", "--lr-decay", "--decay-start", "0.5"],
 }
 DRS = " + DRS"  # suffix of the rows scored on the --drs points of a run
 DATASETS = {"ring": [], "grid": []}

@@ -4,6 +4,7 @@
     python examples/cats_dcgan.py --device cuda       # 64x64, the DCGAN paper's recipe, on a GPU
     python examples/cats_dcgan.py --data ~/cats --flip   # any folder of images
     python examples/cats_dcgan.py --resume            # continue runs/cats where it stopped
+    python examples/cats_dcgan.py --began 0.5         # a remedy for mode collapse (at most one)
 
 With no arguments it uses the GPU when CuPy sees one, else the CPU, and picks settings for
 that device (`CPU_DEFAULTS`, `GPU_DEFAULTS`); every flag overrides them. The output folder
@@ -34,11 +35,14 @@ import minigan.data.cats
 from minigan import backend, optim
 from minigan.backend import DeviceError, np
 from minigan.data import ImageBatches, load_image_folder, procedural_cats
-from minigan.gan import OBJECTIVES, DCGANDiscriminator, DCGANGenerator, GANTrainer, dcgan_init
+from minigan.gan import (OBJECTIVES, ConvAutoencoderDiscriminator, DCGANDiscriminator,
+                         DCGANGenerator, InfoGANTrainer, PackedDiscriminator, QHead, dcgan_init,
+                         sample_codes)
 from minigan.gan.loop import CHECKPOINT, EXIT_CODES, run_training
+from minigan.gan.remedies import REMEDIES, chosen_remedies, make_trainer
 from minigan.utils import atomic_savez, save_image
-from minigan.utils.cli import (checked, decay_rate, fraction, non_negative_int, positive_float,
-                               positive_int)
+from minigan.utils.cli import (checked, decay_rate, fraction, non_negative_float, non_negative_int,
+                               positive_float, positive_int)
 
 # The GPU settings are the DCGAN paper's: 64x64, width 64, batch 128, Adam lr 2e-4. The CPU
 # ones were tuned to draw clear cats in about 5 minutes on 2 cores (docs/09_training_cats.md):
@@ -52,6 +56,7 @@ COMMON_DEFAULTS = dict(beta1=0.5, nz=100, loss="ns", seed=0, out="runs/cats", fl
                        ema=None, data=None, n_critic=None)
 # What --resume may change; anything else must match the checkpoint (or be left out).
 RESUMABLE = {"steps", "epochs", "sample_every", "checkpoint_every", "device", "out"}
+INFOGAN_CONTINUOUS = 2  # InfoGAN's continuous codes, besides the categorical one (--infogan K)
 PROG = os.path.basename(__file__)  # errors read "cats_dcgan.py: error: ...", as argparse's do
 
 
@@ -60,6 +65,8 @@ PROG = os.path.basename(__file__)  # errors read "cats_dcgan.py: error: ...", as
 # DCGANGenerator accepts (minigan/gan/models/dcgan.py).
 power_of_two_size = checked(int, lambda n: n >= 8 and n & (n - 1) == 0,
                             "a power of two from 8 up (8, 16, 32, 64, 128, ...)")
+diversity_ratio = checked(float, lambda g: 0 < g <= 1, "in (0, 1], e.g. 0.5")  # BEGAN's gamma
+chain_length = checked(int, lambda t: t >= 5, "an integer >= 5 (Diffusion-GAN's T_min)")
 
 
 def parse_args(argv=None):
@@ -78,6 +85,9 @@ def parse_args(argv=None):
     p.add_argument("--batch-size", type=positive_int)
     p.add_argument("--lr", type=positive_float,
                    help="Adam learning rate (4e-4 on cpu, 2e-4 on cuda)")
+    p.add_argument("--lr-g", type=positive_float, help="G's learning rate (default: --lr)")
+    p.add_argument("--lr-d", type=positive_float,
+                   help="D's learning rate (default: --lr); two time scales (TTUR)")
     p.add_argument("--beta1", type=fraction, help="Adam beta1 (0.5, as DCGAN)")
     p.add_argument("--nz", type=positive_int, help="length of the noise vector z (100)")
     p.add_argument("--ngf", type=positive_int, help="generator width")
@@ -85,8 +95,33 @@ def parse_args(argv=None):
     p.add_argument("--loss", choices=sorted(OBJECTIVES), help="GAN objective (default: ns)")
     p.add_argument("--n-critic", type=positive_int,
                    help="D updates per G update (1; 5 for wgan*)")
+    p.add_argument("--r1", type=non_negative_float, metavar="GAMMA",
+                   help="R1 penalty weight on real data (e.g. with --loss logistic)")
+    p.add_argument("--r1-interval", type=positive_int, metavar="K",
+                   help="lazy R1 (StyleGAN2): R1 every K steps, weighted by K (1)")
+    p.add_argument("--d-skip", type=float, metavar="THRESHOLD",
+                   help="skip D's update while its loss is below THRESHOLD")
     p.add_argument("--ema", type=decay_rate, nargs="?", const=0.999, metavar="DECAY",
                    help="sample from an exponential moving average of G (decay 0.999)")
+    remedy = p.add_argument_group("remedies for mode collapse and energy objectives (at most one;"
+                                  " docs/08_gan_objectives.md)")
+    remedy.add_argument("--unrolled", type=positive_int, metavar="K",
+                        help="Unrolled GAN: G looks K steps of D ahead")
+    remedy.add_argument("--unrolled-lr", type=positive_float,
+                        help="SGD rate of the unrolled steps (default: D's learning rate)")
+    remedy.add_argument("--mode-seeking", type=positive_float, metavar="WEIGHT",
+                        help="MSGAN: weight of the mode-seeking loss")
+    remedy.add_argument("--infogan", type=positive_int, metavar="K",
+                        help=f"InfoGAN: a categorical code of K values and "
+                             f"{INFOGAN_CONTINUOUS} continuous ones; Q on D's features")
+    remedy.add_argument("--ebgan", type=positive_float, metavar="MARGIN",
+                        help="EBGAN with this margin (convolutional autoencoder D)")
+    remedy.add_argument("--began", type=diversity_ratio, metavar="GAMMA",
+                        help="BEGAN with this diversity ratio (convolutional autoencoder D)")
+    remedy.add_argument("--diffusion", type=chain_length, metavar="T_MAX",
+                        help="Diffusion-GAN: diffuse D's inputs, T adapted up to T_MAX")
+    remedy.add_argument("--pack", type=positive_int, metavar="M",
+                        help="PacGAN: D judges M images at once (1: off)")
     p.add_argument("--seed", type=non_negative_int,  # NumPy's generators refuse -1
                    help="seeds initialisation, noise and batch order (0)")
     p.add_argument("--out", help="output folder (default: runs/cats)")
@@ -131,7 +166,33 @@ def resolve_config(args):
     config.update(device=device, out=out)
     if config.get("n_critic") is None:
         config["n_critic"] = 5 if config["loss"].startswith("wgan") else 1
+    check_remedy(config, given)
+    if config.get("infogan"):  # sample.py rebuilds G from the config
+        config["infogan_continuous"] = INFOGAN_CONTINUOUS
     return config
+
+
+def check_remedy(config, given):
+    """Refuse the combinations that cannot train, before anything is written."""
+    def error(message):
+        raise SystemExit(f"{PROG}: error: {message}")
+    chosen = chosen_remedies(config)
+    if len(chosen) > 1:
+        error("choose at most one of " + ", ".join("--" + n.replace("_", "-") for n in chosen))
+    energy = [f"--{name}" for name in ("ebgan", "began") if config.get(name) is not None]
+    if energy and "loss" in given:
+        error(f"{energy[0]} brings its own losses: drop --loss")
+    if config.get("unrolled_lr") and not config.get("unrolled"):
+        error("--unrolled-lr needs --unrolled")
+    m = config.get("pack") or 1
+    if m > 1 and (energy or config.get("infogan")):
+        error("--pack works with the DCGAN discriminator's logits only: not with --infogan, "
+              "--ebgan or --began")
+    if config["batch_size"] % m:
+        error(f"--pack {m} needs a batch of whole packs: --batch-size {config['batch_size']} "
+              f"is not a multiple of {m}")
+    if config.get("mode_seeking") and config["batch_size"] < 2:
+        error("--mode-seeking compares two halves of the batch: --batch-size must be >= 2")
 
 
 def _saved_config(out):
@@ -183,23 +244,46 @@ def _procedural_cats_cached(n, size, cache_dir):
 def build(config, images):
     """Models, optimizers, the trainer and the batch iterator, all seeded from config."""
     minigan.manual_seed(config["seed"])  # layer initialisation draws from minigan's generator
-    G = DCGANGenerator(nz=config["nz"], ngf=config["ngf"], image_size=config["image_size"])
-    D = DCGANDiscriminator(ndf=config["ndf"], image_size=config["image_size"])
+    codes = (config["infogan"] + INFOGAN_CONTINUOUS) if config.get("infogan") else 0
+    G = DCGANGenerator(nz=config["nz"] + codes, ngf=config["ngf"], image_size=config["image_size"])
+    D = make_discriminator(config)
     G.apply(dcgan_init)
     D.apply(dcgan_init)
     G.to(config["device"])
     D.to(config["device"])
+    q_head = None
+    if config.get("infogan"):  # Q reads D's last feature maps, (ndf * size/8, 4, 4)
+        features = config["ndf"] * config["image_size"] // 8 * 16
+        q_head = QHead(features, config["infogan"], INFOGAN_CONTINUOUS).to(config["device"])
     betas = (config["beta1"], 0.999)
-    trainer = GANTrainer(G, D, optim.Adam(G.parameters(), lr=config["lr"], betas=betas),
-                         optim.Adam(D.parameters(), lr=config["lr"], betas=betas),
-                         objective=config["loss"], n_critic=config["n_critic"],
-                         ema_decay=config["ema"], seed=config["seed"], num_samples=64)
+    g_opt = optim.Adam(G.parameters(), lr=config.get("lr_g") or config["lr"], betas=betas)
+    d_opt = optim.Adam(D.parameters(), lr=config.get("lr_d") or config["lr"], betas=betas)
+    trainer = make_trainer(G, D, g_opt, d_opt, objective=config["loss"], q_head=q_head,
+                           unrolled_lr=config.get("unrolled_lr"),
+                           **{name: config.get(name) for name in REMEDIES},
+                           n_critic=config["n_critic"], r1_gamma=config.get("r1") or 0.0,
+                           r1_interval=config.get("r1_interval") or 1,
+                           d_skip_below=config.get("d_skip"), ema_decay=config["ema"],
+                           seed=config["seed"], num_samples=64)
     # On a GPU (or "strict", its CPU stand-in in tests) the uint8 dataset is copied over once,
     # and batches are cut, flipped and scaled on the device.
     on_device = config["device"] != "cpu"
     batches = ImageBatches(images, config["batch_size"], seed=config["seed"], flip=config["flip"],
                            device=config["device"], preload=on_device and images.nbytes < 2**31)
     return trainer, batches
+
+
+def make_discriminator(config):
+    """The DCGAN discriminator; for EBGAN and BEGAN a convolutional autoencoder of the same
+    width (energies, not logits: p = 2 for EBGAN, p = 1 for BEGAN, code 64 as BEGAN's);
+    for PacGAN one that takes M images stacked along the channels."""
+    size, width = config["image_size"], config["ndf"]
+    if config.get("ebgan") is not None or config.get("began") is not None:
+        return ConvAutoencoderDiscriminator(size, 3, width, code_features=64,
+                                            p=2 if config.get("ebgan") is not None else 1)
+    m = config.get("pack") or 1
+    D = DCGANDiscriminator(ndf=width, image_size=size, channels=3 * m)
+    return PackedDiscriminator(D, m) if m > 1 else D
 
 
 def total_steps(config, batches):
@@ -252,8 +336,15 @@ def save_interpolation(trainer, path, seed, rows=6, columns=10):
     """Each row walks from one random z to another: smooth changes mean G learned a
     continuous map, not a lookup table of training images."""
     rng = np.random.default_rng([seed, 1])  # its own generator: training randomness untouched
-    ends = rng.standard_normal((rows, 2, trainer.nz))
+    codes = None
+    if isinstance(trainer, InfoGANTrainer):  # one code per row: the walk changes z only
+        k, c = trainer.Q.num_categories, trainer.Q.num_continuous
+        codes = np.repeat(sample_codes(rows, k, c, "float64", generator=rng)[1].numpy(),
+                          columns, axis=0)
+    ends = rng.standard_normal((rows, 2, trainer.nz - (0 if codes is None else codes.shape[1])))
     z = np.stack([slerp(a, b, t) for a, b in ends for t in np.linspace(0, 1, columns)])
+    if codes is not None:
+        z = np.concatenate([z, codes], axis=1)
     noise = minigan.tensor(z, dtype=trainer.dtype, device=trainer.device)
     save_image(trainer.sample(noise), path, nrow=columns)
 

@@ -22,11 +22,11 @@ import numpy as np  # noqa: E402  (host side: data and metrics)
 import minigan  # noqa: E402
 from minigan import optim  # noqa: E402
 from minigan.data.toy import code_mode_agreement, mode_coverage, sample_toy, toy_modes  # noqa: E402,E501
-from minigan.gan import (GANTrainer, MLPGenerator, MLPDiscriminator, ReferenceBatch,  # noqa: E402
+from minigan.gan import (MLPGenerator, MLPDiscriminator, ReferenceBatch,  # noqa: E402
                          ConditionalMLPGenerator, ConditionalMLPDiscriminator, OBJECTIVES,
-                         rejection_sample, PackedDiscriminator, AutoencoderDiscriminator, QHead,
-                         UnrolledGANTrainer, ModeSeekingTrainer, InfoGANTrainer, EBGANTrainer,
-                         BEGANTrainer, DiffusionGANTrainer, DiffusionNoise)
+                         rejection_sample, PackedDiscriminator, AutoencoderDiscriminator, QHead)
+from minigan.gan.remedies import REMEDIES, chosen_remedies  # noqa: E402
+from minigan.gan.remedies import make_trainer as remedy_trainer  # noqa: E402
 from minigan.utils.cli import (checked, decay_rate, fraction, non_negative_float,  # noqa: E402
                                non_negative_int, positive_float, positive_int)
 
@@ -107,9 +107,6 @@ def drs_path(samples_out):
     return f"{root}_drs{ext or '.npy'}"
 
 
-REMEDIES = ("unrolled", "mode_seeking", "infogan", "ebgan", "began", "diffusion")
-
-
 def build(args, num_modes):
     if args.ebgan or args.began is not None:  # energy-based: an autoencoder D
         G = MLPGenerator(args.nz, args.hidden, args.layers, 2)
@@ -135,29 +132,16 @@ def build(args, num_modes):
 
 
 def make_trainer(args, G, D, g_opt, d_opt, **options):
-    """GANTrainer, or the trainer of the one remedy asked for."""
-    chosen = [name for name in REMEDIES if getattr(args, name) is not None]
+    """GANTrainer, or the trainer of the one remedy asked for (minigan.gan.remedies)."""
+    chosen = chosen_remedies(vars(args))
     if len(chosen) > 1:
         flags = ", ".join("--" + name.replace("_", "-") for name in chosen)
         raise SystemExit(f"choose at most one of {flags}")
-    if args.unrolled:
-        return UnrolledGANTrainer(G, D, g_opt, d_opt, unrolled_steps=args.unrolled,
-                                  unrolled_lr=args.unrolled_lr, **options)
-    if args.mode_seeking:
-        return ModeSeekingTrainer(G, D, g_opt, d_opt, ms_weight=args.mode_seeking, **options)
+    q_head = None
     if args.infogan:  # Q shares D's body (its last hidden layer) and learns with G
-        q = QHead(args.d_hidden or args.hidden, args.infogan, 1, hidden=args.hidden)
-        g_opt.add_param_group({"params": list(q.parameters())})
-        return InfoGANTrainer(G, D, g_opt, d_opt, q, **options)
-    options.pop("objective")  # the energy objectives bring their own losses
-    if args.ebgan:
-        return EBGANTrainer(G, D, g_opt, d_opt, margin=args.ebgan, **options)
-    if args.began is not None:
-        return BEGANTrainer(G, D, g_opt, d_opt, gamma=args.began, **options)
-    if args.diffusion:
-        return DiffusionGANTrainer(G, D, g_opt, d_opt, objective=args.loss,
-                                   diffusion=DiffusionNoise(t_max=args.diffusion), **options)
-    return GANTrainer(G, D, g_opt, d_opt, objective=args.loss, **options)
+        q_head = QHead(args.d_hidden or args.hidden, args.infogan, 1, hidden=args.hidden)
+    return remedy_trainer(G, D, g_opt, d_opt, unrolled_lr=args.unrolled_lr, q_head=q_head,
+                          **{name: getattr(args, name) for name in REMEDIES}, **options)
 
 
 def main(argv=None):

@@ -202,6 +202,18 @@ def test_sample_script_draws_from_a_checkpoint(straight, tmp_path):
     assert np.asarray(Image.open(ema)).std() > 0  # not a blank grid
 
 
+def test_sample_script_writes_one_png_per_image_for_fid(straight, tmp_path):
+    grid = sample.main(["--checkpoint", str(straight / "checkpoint.npz"), "--n", "5",
+                        "--out", str(tmp_path / "five.png"), "--png-dir", str(tmp_path / "fid")])
+    files = sorted(os.listdir(tmp_path / "fid"))
+    assert files == [f"{i:06d}.png" for i in range(5)]
+    tiles = np.asarray(Image.open(grid))  # 3 columns of 16x16 images, 2 pixels apart
+    for i, name in enumerate(files):
+        row, column = divmod(i, 3)
+        tile = tiles[2 + 18 * row:18 + 18 * row, 2 + 18 * column:18 + 18 * column]
+        np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "fid" / name)), tile)
+
+
 def test_sample_ema_needs_a_run_trained_with_ema(tmp_path):
     train(tmp_path, "--steps", "1")
     with pytest.raises(SystemExit, match="without --ema"):

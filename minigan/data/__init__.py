@@ -6,3 +6,4 @@ from .cats import procedural_cats
 from .image_folder import load_image_folder, EXTENSIONS
 from .batches import ImageBatches
 from .toy import sample_toy, toy_modes, mode_coverage, code_mode_agreement, TOY_DATASETS
+from .pairs import edge_maps, grayscale, PairedBatches, UnpairedBatches

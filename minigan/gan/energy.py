@@ -28,7 +28,7 @@ M_global falls as training converges, a loss curve that can be trusted. `EBGANTr
 import math
 
 from ..autograd import Tensor
-from ..nn import Module, Sequential, Linear, ELU
+from ..nn import Module, Sequential, Linear, ELU, Conv2d, ConvTranspose2d, Flatten
 from ..ops import abs, relu, mean, reshape, sqrt
 from .objectives import Objective
 from .trainer import GANTrainer
@@ -64,9 +64,61 @@ class AutoencoderDiscriminator(Module):
         return reshape(self.decoder(self.features(x)), x.shape)
 
     def forward(self, x):
-        error = reshape(x - self.reconstruct(x), (x.shape[0], -1))
-        error = abs(error) if self.p == 1 else error * error
-        return mean(error, dim=1)
+        return reconstruction_energy(x, self.reconstruct(x), self.p)
+
+
+def reconstruction_energy(x, reconstruction, p=2):
+    """mean_j |x_j - reconstruction_j|^p per sample: (N, ...) -> (N,)."""
+    error = reshape(x - reconstruction, (x.shape[0], -1))
+    error = abs(error) if p == 1 else error * error
+    return mean(error, dim=1)
+
+
+class ConvAutoencoderDiscriminator(Module):
+    """The autoencoder D for images (N, channels, S, S), S a power of two >= 8: energy (N,)
+    = mean |x - Dec(Enc(x))|^p, as `AutoencoderDiscriminator`.
+
+    The encoder is the DCGAN discriminator's body (strided 4x4 convolutions down to 4x4,
+    doubling the width from ``width``) and a linear layer to a code of ``code_features`` (64
+    in BEGAN); the decoder mirrors it with transposed convolutions. ELU everywhere and no
+    batch norm, as BEGAN's; no Tanh at the output, so the reconstruction error can grow as
+    far as D wants to push a fake. For image_size = 32, width w:
+
+        (N, 3, 32, 32) -> (N, w, 16, 16) -> (N, 2w, 8, 8) -> (N, 4w, 4, 4) -> code (N, 64)
+        code -> (N, 4w, 4, 4) -> (N, 2w, 8, 8) -> (N, w, 16, 16) -> (N, 3, 32, 32)
+    """
+
+    def __init__(self, image_size=32, channels=3, width=64, code_features=64, p=2):
+        super().__init__()
+        if p not in (1, 2):
+            raise ValueError(f"ConvAutoencoderDiscriminator: p must be 1 or 2, got {p}")
+        if image_size < 8 or image_size & (image_size - 1):
+            raise ValueError(f"ConvAutoencoderDiscriminator: image_size must be a power of two "
+                             f">= 8, got {image_size}")
+        self.p = p
+        stages = image_size.bit_length() - 3  # halvings from image_size down to 4x4
+        widths = [width * 2 ** i for i in range(stages)]  # w, 2w, 4w, ...
+        self.bottom = (widths[-1], 4, 4)
+        down, width_in = [], channels
+        for w in widths:
+            down += [Conv2d(width_in, w, 4, 2, 1), ELU()]
+            width_in = w
+        up = []
+        for w_in, w_out in zip(widths[::-1], widths[-2::-1] + [channels]):
+            up += [ELU(), ConvTranspose2d(w_in, w_out, 4, 2, 1)]
+        self.encoder = Sequential(*down, Flatten(), Linear(widths[-1] * 16, code_features))
+        self.decode_linear = Linear(code_features, widths[-1] * 16)
+        self.decoder = Sequential(*up)
+
+    def features(self, x):
+        return self.encoder(x)
+
+    def reconstruct(self, x):
+        h = self.decode_linear(self.features(x))
+        return self.decoder(reshape(h, (x.shape[0],) + self.bottom))
+
+    def forward(self, x):
+        return reconstruction_energy(x, self.reconstruct(x), self.p)
 
 
 # --------------------------------------------------------------------------------- EBGAN

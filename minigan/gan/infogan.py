@@ -22,7 +22,7 @@ from .. import backend
 from ..autograd import DEFAULT_DTYPE, Tensor
 from ..creation import rand, randn
 from ..nn import Module, Sequential, Linear, LeakyReLU
-from ..ops import cross_entropy, concat, exp, mean
+from ..ops import cross_entropy, concat, exp, mean, reshape
 from .trainer import GANTrainer
 
 
@@ -45,8 +45,9 @@ def sample_codes(n, num_categories=10, num_continuous=2, dtype=None, device=None
 
 
 class QHead(Module):
-    """Q(c | x) from D's body features (N, F): categorical logits (N, K), and the mean and
-    log standard deviation (N, C) of a Gaussian for each continuous code."""
+    """Q(c | x) from D's body features (N, F), or (N, ...) flattened to F (a conv D's
+    feature maps): categorical logits (N, K), and the mean and log standard deviation (N, C)
+    of a Gaussian for each continuous code."""
 
     def __init__(self, in_features, num_categories=10, num_continuous=2, hidden=128):
         super().__init__()
@@ -55,7 +56,7 @@ class QHead(Module):
         self.out = Linear(hidden, num_categories + 2 * num_continuous)
 
     def forward(self, features):
-        h = self.out(self.body(features))
+        h = self.out(self.body(reshape(features, (features.shape[0], -1))))
         k, c = self.num_categories, self.num_continuous
         return h[:, :k], h[:, k:k + c], h[:, k + c:]
 
@@ -88,6 +89,7 @@ class InfoGANTrainer(GANTrainer):
     be in ``g_optimizer`` (Q learns with G); ``continuous_weight`` scales the continuous
     codes' part (the paper advises a smaller weight for them). `noise` also stores the codes
     it drew in ``last_codes`` = (labels, continuous codes), to read which code made a sample.
+    Q is one of the trained networks: it is in the checkpoint (`state_dict`).
     """
 
     def __init__(self, generator, discriminator, g_optimizer, d_optimizer, q_head,
@@ -108,3 +110,13 @@ class InfoGANTrainer(GANTrainer):
         code_labels, continuous = self.last_codes
         return loss + self.info_weight * info_loss(cat, code_labels, mu, log_std, continuous,
                                                    self.continuous_weight)
+
+    def networks(self):
+        return {**super().networks(), "q_head": self.Q}
+
+    def state_dict(self):
+        return {**super().state_dict(), "q_head": self.Q.state_dict()}
+
+    def load_state_dict(self, state):
+        super().load_state_dict(state)
+        self.Q.load_state_dict(state["q_head"])

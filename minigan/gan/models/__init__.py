@@ -1,5 +1,8 @@
 """GAN architectures, one family per file (see docs/index.md for the pages that explain them)."""
 from .dcgan import DCGANGenerator, DCGANDiscriminator, dcgan_init
 from .mlp import MLPGenerator, MLPDiscriminator
+from .unet import UNetGenerator
+from .patchgan import PatchGANDiscriminator, receptive_field, patch_layers_for
+from .resnet import ResnetGenerator, ResnetBlock
 from .srgan import SRGANGenerator, ResidualBlock
 from .vae import VAE, VAEEncoder, reparameterize, kl_divergence, gaussian_nll, negative_elbo
