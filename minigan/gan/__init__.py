@@ -42,6 +42,9 @@ from .models import (DCGANGenerator, DCGANDiscriminator, dcgan_init, MLPGenerato
                      SRGANGenerator, VAE, VAEEncoder, reparameterize, kl_divergence,
                      gaussian_nll, negative_elbo)
 from .conditional import ConditionalMLPGenerator, ConditionalMLPDiscriminator
+from .models import (ConditionalDCGANGenerator, ConditionalDCGANDiscriminator,
+                     ACGANDiscriminator)
+from .acgan import ACGANTrainer
 from .trainer import GANTrainer, NonFiniteLossError
 from .image_pool import ImagePool
 from .pix2pix import pix2pix_generator_loss, Pix2PixTrainer
