@@ -28,7 +28,7 @@ from minigan.data import ImageBatches
 from minigan.gan import (DCGANDiscriminator, OBJECTIVES, RandomFeatures, SRGANGenerator,
                          SRGANTrainer, dcgan_init)
 from minigan.gan.loop import EXIT_CODES, run_training, write_json
-from minigan.metrics import psnr, ssim
+from minigan.metrics import load_cat_classifier, psnr, ssim
 from minigan.utils import resize_images, save_image, to_uint8_images
 from minigan.utils.cli import non_negative_int, positive_float, positive_int
 
@@ -118,7 +118,6 @@ def feature_extractor(config):
     if config["features"] == "classifier":
         if not config.get("classifier"):
             raise SystemExit(f"{PROG}: error: --features classifier needs --classifier PATH")
-        from minigan.metrics.classifier import load_cat_classifier
         return load_cat_classifier(config["classifier"])
     return None
 

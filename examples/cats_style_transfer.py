@@ -25,6 +25,7 @@ from minigan.backend import np
 from minigan.data import procedural_cats
 from minigan.data.image_folder import _find_images, load_image
 from minigan.gan import RandomFeatures, transfer_style
+from minigan.metrics import load_cat_classifier
 from minigan.utils import save_image
 from minigan.utils.cli import non_negative_int, positive_float, positive_int
 from minigan.utils.io import atomic_open
@@ -82,10 +83,6 @@ def feature_extractor(args):
         return RandomFeatures()
     if not args.classifier:
         raise SystemExit(f"{PROG}: error: --features classifier needs --classifier PATH")
-    try:
-        from minigan.metrics.classifier import load_cat_classifier
-    except ImportError:
-        raise SystemExit(f"{PROG}: error: this minigan has no minigan.metrics.classifier yet")
     return load_cat_classifier(args.classifier)
 
 

@@ -315,6 +315,16 @@ def test_style_transfer_lowers_its_loss_in_a_few_steps(device):
     assert all(p.grad is None for p in extractor.parameters())
 
 
+def test_the_cat_classifier_serves_as_the_feature_network(device):
+    from minigan.metrics import CatAttributeClassifier
+    minigan.manual_seed(0)
+    classifier = CatAttributeClassifier(widths=(4, 4, 4, 4)).to(device)
+    image = minigan.rand(1, 3, 16, 16, device=device) * 2 - 1
+    _, history = transfer_style(image, -image,  # the negative as a "style"
+                                classifier, steps=2, style_weight=1e3)
+    assert all(math.isfinite(log["loss"]) for log in history)
+
+
 # ------------------------------------------------------------------------------ examples
 from examples import cats_srgan, cats_style_transfer, cats_vae  # noqa: E402
 from test_cats_example import assert_same_run  # noqa: E402
