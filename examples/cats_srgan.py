@@ -1,6 +1,6 @@
 """Super-resolution of cat faces with SRGAN (Ledig et al. 2017): 16x16 in, 64x64 out (x4).
 
-    python examples/cats_srgan.py                       # ~15 min on 2 CPU cores
+    python examples/cats_srgan.py                       # ~12 min on a CPU
     python examples/cats_srgan.py --device cuda         # the paper's sizes (64 maps, 16 blocks)
     python examples/cats_srgan.py --features random --feature-weight 0.1   # + a feature loss
     python examples/cats_srgan.py --resume              # continue runs/srgan where it stopped
@@ -38,9 +38,9 @@ from examples.cats_dcgan import (_saved_config, load_images,  # noqa: E402  (one
 
 SHARED_CATS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared",
                            "data", "cats64")
-# CPU: 32 feature maps and 4 residual blocks (the paper: 64 and 16) keep a step near 0.95 s of
-# CPU time (20 steps timed pinned to one core), so 800 steps fit in 15 minutes on 2 cores.
-CPU_DEFAULTS = dict(nf=32, num_blocks=4, ndf=32, batch_size=16, steps=800, lr=2e-4,
+# CPU: 32 feature maps and 4 residual blocks (the paper: 64 and 16) keep a step near 1.2 s of
+# CPU time (20 steps timed pinned to one core), so 600 steps take ~12 minutes, under 15.
+CPU_DEFAULTS = dict(nf=32, num_blocks=4, ndf=32, batch_size=16, steps=600, lr=2e-4,
                     input_skip=1)
 GPU_DEFAULTS = dict(nf=64, num_blocks=16, ndf=64, batch_size=16, steps=20000, lr=1e-4,
                     input_skip=0)
@@ -60,7 +60,7 @@ def parse_args(argv=None):
     p.add_argument("--image-size", type=power_of_two_size, help="high resolution (64)")
     p.add_argument("--scale", type=int, choices=[2, 4, 8], help="upscaling factor (4)")
     p.add_argument("--holdout", type=non_negative_int, help="images kept for evaluation (200)")
-    p.add_argument("--steps", type=positive_int, help="G updates (800 on cpu)")
+    p.add_argument("--steps", type=positive_int, help="G updates (600 on cpu)")
     p.add_argument("--batch-size", type=positive_int)
     p.add_argument("--lr", type=positive_float, help="Adam learning rate (2e-4 cpu, 1e-4 cuda)")
     p.add_argument("--beta1", type=float, help="Adam beta1 (0.9, as the paper)")
