@@ -8,3 +8,5 @@ from .stylegan import (StyleGANGenerator, StyleGANDiscriminator, StyleGANTrainer
 from .unet import UNetGenerator
 from .patchgan import PatchGANDiscriminator, receptive_field, patch_layers_for
 from .resnet import ResnetGenerator, ResnetBlock
+from .srgan import SRGANGenerator, ResidualBlock
+from .vae import VAE, VAEEncoder, reparameterize, kl_divergence, gaussian_nll, negative_elbo
