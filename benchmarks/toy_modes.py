@@ -171,7 +171,8 @@ def table(results, seeds):
                 values = np.array([r[key] for r in rows], dtype=float) * scale
                 return f"{values.mean():{fmt}} ± {values.std():{fmt}}"
             cpu = stat("cpu_seconds", fmt=".0f") if all("cpu_seconds" in r for r in rows) else "–"
-            lines.append(f"| {config} | {dataset} | {stat('modes_covered', fmt='.1f')} / {total} | "
+            label = config if len(rows) == len(seeds) else f"{config} ({len(rows)} of {len(seeds)} seeds)"
+            lines.append(f"| {label} | {dataset} | {stat('modes_covered', fmt='.1f')} / {total} | "
                          f"{stat('high_quality_fraction', 100, '.1f')} | {stat('reverse_kl', fmt='.3f')} | "
                          f"{stat('seconds', fmt='.0f')} | {cpu} |")
             if all("code_agreement" in r for r in rows):
@@ -190,10 +191,15 @@ def main():
     p.add_argument("--figures", default=os.path.join(ROOT, "docs", "figures"))
     p.add_argument("--steps", type=int, help="override every configuration's steps (smoke test; "
                    "the figures are not copied)")
+    p.add_argument("--report", action="store_true",
+                   help="only print the table of the runs already done in --out (run nothing)")
     args = p.parse_args()
     seeds = list(range(args.seeds))
     jobs = [(c, d, s, args.out, args.steps) for c in args.configs for d in args.datasets
             for s in seeds]
+    if args.report:  # what has finished so far (a run's metrics.json is written at its end)
+        jobs = [job for job in jobs if os.path.exists(
+            os.path.join(args.out, f"{job[0]}_{job[1]}_{job[2]}", "metrics.json"))]
     with ThreadPoolExecutor(args.jobs) as pool:
         runs = pool.map(lambda job: run_one(*job), jobs)
         results = {(row, dataset, seed): metrics for rows in runs
@@ -201,7 +207,8 @@ def main():
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump({"/".join(map(str, k)): v for k, v in results.items()}, f, indent=1)
     os.makedirs(args.figures, exist_ok=True)
-    for config in [c for c in args.configs if c in FIGURE_NAMES and not args.steps]:
+    for config in [c for c in args.configs if c in FIGURE_NAMES and not args.steps
+                   and not args.report]:
         for dataset in args.datasets:
             run = os.path.join(args.out, f"{config}_{dataset}_0")
             name = FIGURE_NAMES[config]

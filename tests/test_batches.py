@@ -109,6 +109,26 @@ def test_preload_on_device_gives_the_same_batches(device):
         np.testing.assert_array_equal(x, y)
 
 
+@pytest.mark.parametrize("preload", [False, True])
+def test_labels_travel_with_their_images(device, preload):
+    labels = np.arange(10) * 3 % 7  # image i has label 3i mod 7
+    batches = ImageBatches(numbered_images(10), 3, seed=1, flip=True, device=device,
+                           preload=preload, labels=labels)
+    seen = 0
+    for x, y in batches:
+        assert y.device == device and y.dtype == np.int64 and not y.requires_grad
+        which = np.round((x.numpy()[:, 0, 0, 1] + 1) * 127.5 / 20).astype(int)  # not the edge
+        assert list(y.numpy()) == [3 * i % 7 for i in which]
+        seen += len(which)
+    assert seen == 9
+    (x, y), = ImageBatches(numbered_images(4), 4, labels=np.ones((4, 2), np.int32))
+    assert y.shape == (4, 2)
+    with pytest.raises(ValueError, match="labels"):
+        ImageBatches(numbered_images(4), 2, labels=np.zeros(3, int))
+    with pytest.raises(ValueError, match="labels"):
+        ImageBatches(numbered_images(4), 2, labels=np.zeros(4))
+
+
 def test_grey_images_have_one_channel():
     (b,) = ImageBatches(np.zeros((2, 5, 5, 1), np.uint8), 2)
     assert b.shape == (2, 1, 5, 5)

@@ -1,9 +1,11 @@
 """The built-in dataset: procedurally drawn cat faces, varied and reproducible."""
+import hashlib
+
 import numpy as np
 import pytest
 
 from minigan.data import procedural_cats
-from minigan.data.cats import PATTERNS
+from minigan.data.cats import CAT_ATTRIBUTES, PATTERNS
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +52,54 @@ def test_face_is_centred(cats):
 
 def test_patterns_are_a_distribution():
     assert sum(PATTERNS.values()) == pytest.approx(1.0)
+
+
+# ------------------------------------------------------------------------------ labels
+# sha256 of procedural_cats(6, 64, seed=0).tobytes() as drawn before attributes were recorded
+# (Pillow 13): recording the choices must not change a single pixel.
+IMAGES_BEFORE_LABELS = "cd577491652bb5e29523c45e281781653e818af6d834b2e6023bf44788d4d907"
+
+
+@pytest.fixture(scope="module")
+def labelled():
+    return procedural_cats(600, image_size=16, seed=0, attributes=True)
+
+
+def test_recording_attributes_leaves_the_images_unchanged(cats):
+    images, labels = procedural_cats(6, image_size=64, seed=0, attributes=True)
+    assert hashlib.sha256(images.tobytes()).hexdigest() == IMAGES_BEFORE_LABELS
+    np.testing.assert_array_equal(images, cats[:6])
+    assert set(labels) == set(CAT_ATTRIBUTES)
+
+
+def test_labels_are_class_indices_independent_of_n(labelled):
+    images, labels = labelled
+    few = procedural_cats(5, image_size=16, seed=0, attributes=True)[1]
+    for name, classes in CAT_ATTRIBUTES.items():
+        assert labels[name].shape == (600,) and labels[name].dtype == np.int64
+        assert labels[name].min() >= 0 and labels[name].max() < len(classes)
+        np.testing.assert_array_equal(few[name], labels[name][:5])
+
+
+def test_every_class_is_common_enough_to_learn(labelled):
+    _, labels = labelled
+    for name, classes in CAT_ATTRIBUTES.items():
+        share = np.bincount(labels[name], minlength=len(classes)) / 600
+        assert share.min() > 0.5 / len(classes), (name, share)
+    patterns = np.bincount(labels["pattern"], minlength=5) / 600
+    assert np.abs(patterns - np.array(list(PATTERNS.values()))).max() < 0.06
+
+
+def test_labels_describe_the_pictures(labelled):
+    # The fur label names the face's colour: white coats are brighter than black ones in the
+    # middle of the forehead, and orange coats redder than grey ones.
+    images, labels = labelled
+    forehead = images[:, 5:7, 7:9].astype(float).mean(axis=(1, 2))     # (N, 3) RGB
+    fur = {name: forehead[labels["fur"] == CAT_ATTRIBUTES["fur"].index(name)]
+           for name in ("white", "black", "orange", "grey")}
+    assert fur["white"].mean() > fur["black"].mean() + 80
+    redness = {k: (v[:, 0] - v[:, 2]).mean() for k, v in fur.items()}
+    assert redness["orange"] > redness["grey"] + 40
 
 
 def test_bad_arguments():

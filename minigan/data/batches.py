@@ -35,10 +35,13 @@ class ImageBatches:
     drop_last: skip the last, smaller batch (batch norm dislikes odd small batches).
     device, dtype: where the batches go and their float type (float32 by default).
     preload: keep the uint8 dataset on the device (worth it on a GPU).
+    labels: optional int array (N,) (or (N, A): several per image): then each batch is
+        ``(images, labels)``, the labels an int64 Tensor on the device (conditional GANs,
+        classifiers). A flip does not change them: do not flip if a label is left or right.
     """
 
     def __init__(self, images, batch_size, shuffle=True, seed=0, flip=False, drop_last=True,
-                 device=None, dtype="float32", preload=False):
+                 device=None, dtype="float32", preload=False, labels=None):
         shape, dtype_ = getattr(images, "shape", None), getattr(images, "dtype", None)
         if not backend.is_array(images) or dtype_ != np.uint8 or len(shape) != 4 \
                 or shape[3] not in (1, 3):
@@ -53,10 +56,14 @@ class ImageBatches:
         self.dtype = backend.dtype(dtype)
         if not backend.is_floating(self.dtype):
             raise TypeError(f"ImageBatches: dtype must be a float type, got {self.dtype}")
-        if preload:
-            self.images = backend.to_device(images, self.device)
-        else:
-            self.images = backend.to_numpy(images)
+        if labels is not None and (not backend.is_array(labels) or len(labels) != shape[0]
+                                   or labels.dtype.kind not in "iu"):
+            raise ValueError(f"ImageBatches: labels must be an int array with one row per image "
+                             f"({shape[0]}), got {type(labels).__name__} of shape "
+                             f"{getattr(labels, 'shape', None)}")
+        keep = (lambda a: backend.to_device(a, self.device)) if preload else backend.to_numpy
+        self.images = keep(images)
+        self.labels = None if labels is None else keep(labels.astype("int64"))
         self.batch_size, self.shuffle = batch_size, shuffle
         self.flip, self.drop_last = flip, drop_last
         self.seed, self.epoch, self.position = seed, 0, 0  # position: batches done this epoch
@@ -97,7 +104,9 @@ class ImageBatches:
             batch = xp.where(flips[:, None, None, None], batch[:, :, ::-1, :], batch)  # W: axis 2
             x = batch.transpose(0, 3, 1, 2).astype(self.dtype) / 127.5 - 1.0  # 0 -> -1, 255 -> 1
             x = xp.ascontiguousarray(x)
-        return Tensor(backend.to_device(x, self.device))
+            labels = None if self.labels is None else self.labels[index]
+        x = Tensor(backend.to_device(x, self.device))
+        return x if labels is None else (x, Tensor(backend.to_device(labels, self.device)))
 
     def state_dict(self):
         """Everything needed to resume: the seed, the epoch and the batches done in it."""

@@ -8,6 +8,8 @@ D smooth), the other objectives (``fgan.py``, ``mmd.py``, ``energy.py`` for EBGA
 ``conditional.py``, and ``trainer.py`` (the step; the remedies' trainers extend it) with
 ``loop.py`` (the run around it); then image-to-image translation: ``pix2pix.py``,
 ``image_pool.py`` and ``cyclegan.py``.
+Beyond GANs proper: ``style_transfer.py``, ``srgan.py`` (super-resolution) and ``vae.py``
+(the VAE to compare them with).
 Docs: ``docs/08_gan_*.md``.
 """
 from .objectives import (OBJECTIVES, Objective, get_objective, minimax_d_loss, minimax_g_loss,
@@ -36,10 +38,19 @@ from .virtual_batchnorm import VirtualBatchNorm, ReferenceBatch
 from .ema import EMA
 from .rejection import drs_logit, drs_acceptance, rejection_sample
 from .models import (DCGANGenerator, DCGANDiscriminator, dcgan_init, MLPGenerator,
-                     MLPDiscriminator, UNetGenerator, PatchGANDiscriminator, ResnetGenerator)
+                     MLPDiscriminator, UNetGenerator, PatchGANDiscriminator, ResnetGenerator,
+                     SRGANGenerator, VAE, VAEEncoder, reparameterize, kl_divergence,
+                     gaussian_nll, negative_elbo)
 from .conditional import ConditionalMLPGenerator, ConditionalMLPDiscriminator
+from .models import (ConditionalDCGANGenerator, ConditionalDCGANDiscriminator,
+                     ACGANDiscriminator)
+from .acgan import ACGANTrainer
 from .trainer import GANTrainer, NonFiniteLossError
 from .image_pool import ImagePool
 from .pix2pix import pix2pix_generator_loss, Pix2PixTrainer
 from .cyclegan import (cycle_consistency_loss, identity_loss, lsgan_generator_loss,
                        CycleGANTrainer)
+from .style_transfer import (gram_matrix, content_loss, style_loss, total_variation_loss,
+                             RandomFeatures, transfer_style)
+from .srgan import SRGANTrainer
+from .vae import VAETrainer

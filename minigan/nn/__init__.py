@@ -11,7 +11,7 @@ from .upsampling import Upsample, PixelShuffle, PixelUnshuffle  # noqa: F401
 from .padding import ZeroPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d  # noqa: F401
 from .batchnorm import BatchNorm1d, BatchNorm2d  # noqa: F401
 from .normalization import LayerNorm, GroupNorm, InstanceNorm2d  # noqa: F401
-from .activation import ReLU, LeakyReLU, Tanh, Sigmoid  # noqa: F401
+from .activation import ReLU, LeakyReLU, PReLU, Tanh, Sigmoid  # noqa: F401
 from .activation import GELU, ELU, SiLU, Softmax, LogSoftmax  # noqa: F401
 from .loss import (MSELoss, L1Loss, KLDivLoss, BCELoss, BCEWithLogitsLoss, NLLLoss,  # noqa: F401
                    CrossEntropyLoss)

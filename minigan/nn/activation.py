@@ -5,8 +5,10 @@ computes a new tensor, because overwriting an input that backward still needs is
 source of wrong gradients. The math (GELU, ELU, SiLU, softmax and their derivatives):
 ``docs/05_activations_and_losses.md``.
 """
+from ..creation import full
 from . import functional as F
 from .module import Module
+from .parameter import Parameter
 
 
 class ReLU(Module):
@@ -29,6 +31,22 @@ class LeakyReLU(Module):
 
     def extra_repr(self):
         return f"negative_slope={self.negative_slope}"
+
+
+class PReLU(Module):
+    """x if x > 0 else a x, with the slope ``a`` learned: one for all channels
+    (``num_parameters=1``) or one per channel; it starts at ``init`` (0.25, as PyTorch)."""
+
+    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
+        super().__init__()
+        self.num_parameters = num_parameters
+        self.weight = Parameter(full((num_parameters,), init, device=device, dtype=dtype))
+
+    def forward(self, input):
+        return F.prelu(input, self.weight)
+
+    def extra_repr(self):
+        return f"num_parameters={self.num_parameters}"
 
 
 class Tanh(Module):

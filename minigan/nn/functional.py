@@ -2,7 +2,7 @@
 ``torch.nn.functional``. The modules in ``minigan.nn`` hold parameters and call these; the
 math (forward and backward) lives in ``minigan/ops/``.
 """
-from ..ops.activation import relu, leaky_relu, tanh, sigmoid, softplus  # noqa: F401
+from ..ops.activation import relu, leaky_relu, prelu, tanh, sigmoid, softplus  # noqa: F401
 from ..ops.conv import conv2d, conv_transpose2d  # noqa: F401
 from ..ops.pool import avg_pool2d, max_pool2d, adaptive_avg_pool2d  # noqa: F401
 from ..ops.resample import interpolate, pixel_shuffle, pixel_unshuffle  # noqa: F401

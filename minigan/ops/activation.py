@@ -11,7 +11,7 @@ import math
 from ..autograd import Function, Tensor
 from .. import backend, kernels
 from .arithmetic import exp
-from .shape import sum_to
+from .shape import reshape, sum_to
 
 
 class ReLU(Function):
@@ -122,6 +122,19 @@ def relu(x):
 
 def leaky_relu(x, negative_slope=0.01):
     return LeakyReLU(negative_slope)(x)
+
+
+def prelu(input, weight):
+    """max(0, x) + a min(0, x) with a learned slope ``a`` per channel (axis 1), or one slope
+    for all (He et al. 2015; SRGAN's activation). Written as relu(x) - a relu(-x), so both
+    gradients (to x and to a) come from relu's: no backward of its own to get wrong."""
+    if weight.ndim != 1 or (weight.shape[0] != 1 and (input.ndim < 2
+                                                      or weight.shape[0] != input.shape[1])):
+        raise ValueError(f"prelu: weight must hold 1 slope or one per channel (axis 1 of "
+                         f"{input.shape}), got shape {weight.shape}")
+    if input.ndim >= 2:
+        weight = reshape(weight, (1, weight.shape[0]) + (1,) * (input.ndim - 2))
+    return relu(input) - weight * relu(-input)
 
 
 def tanh(x):

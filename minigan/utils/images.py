@@ -95,3 +95,24 @@ def _save(picture, path, **options):
                          f"use e.g. .png, .jpg or .gif")
     with atomic_open(path, "wb") as f:
         picture.save(f, format=file_format, **options)
+
+
+def resize_images(images, size, resample="bicubic"):
+    """uint8 NHWC images -> uint8 NHWC images of ``size`` x ``size``, resized one by one by
+    Pillow (``resample``: "bicubic", "bilinear", "nearest", "box" or "lanczos").
+
+    The bicubic baseline of super-resolution (docs/15_super_resolution.md): Pillow's BICUBIC
+    (Keys' cubic, a = -0.5) works on uint8, so the result is rounded to whole grey levels, as
+    an image file would be. Downscaling filters over the whole footprint (antialiased)."""
+    filters = {"bicubic": Image.BICUBIC, "bilinear": Image.BILINEAR, "nearest": Image.NEAREST,
+               "box": Image.BOX, "lanczos": Image.LANCZOS}
+    if resample not in filters:
+        raise ValueError(f"resize_images: resample must be one of {sorted(filters)}, "
+                         f"got {resample!r}")
+    images = np.asarray(images)
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[3] not in (1, 3):
+        raise ValueError(f"resize_images: expected uint8 images N x H x W x C (C = 1 or 3), got "
+                         f"{images.dtype} of shape {images.shape}")
+    out = [np.asarray(Image.fromarray(image.squeeze(2) if image.shape[2] == 1 else image)
+                      .resize((size, size), filters[resample])) for image in images]
+    return np.stack(out).reshape(len(images), size, size, images.shape[3])
