@@ -32,10 +32,10 @@ from minigan.utils.cli import decay_rate, non_negative_int, positive_float, posi
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from examples import cats_dcgan  # noqa: E402  (the cats' data handling)
-from examples.archs import biggan, dcgan, resnet, sagan, stylegan, vit_d  # noqa: E402
+from examples.archs import biggan, dcgan, msg, progan, resnet, sagan, stylegan, vit_d  # noqa: E402
 
 ARCHS = {"dcgan": dcgan, "resnet": resnet, "sagan": sagan, "biggan": biggan, "vit-d": vit_d,
-         "stylegan": stylegan}
+         "stylegan": stylegan, "progan": progan, "msg": msg}
 # What every architecture shares; an architecture's DEFAULTS come on top, typed flags last.
 COMMON_DEFAULTS = dict(image_size=32, batch_size=64, num_images=4000, steps=1000, seed=0,
                        data=None, flip=False)

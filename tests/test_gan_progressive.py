@@ -195,6 +195,7 @@ def test_progan_checkpoint_mid_fade_in_resumes_bit_for_bit(tmp_path):
     assert (first.G.stage, first.G.alpha) == (1, 0.5)
     minigan.save(first.state_dict(), tmp_path / "ckpt.npz")
     resumed = make_progan(seed=7, **options)  # a fresh trainer, other weights and RNG
+    resumed.fade_steps = 5  # ... and another schedule: the checkpoint's is kept
     resumed.load_state_dict(minigan.load(tmp_path / "ckpt.npz"))
     assert (resumed.G.stage, resumed.D.stage, resumed.G.alpha) == (1, 1, 0.5)
     for _ in range(5):
@@ -304,7 +305,7 @@ def _arch(name, monkeypatch):
     root = str(pathlib.Path(__file__).resolve().parent.parent)
     monkeypatch.syspath_prepend(root)  # examples/ is a folder of scripts, not a package
     module = importlib.import_module(f"examples.archs.{name}")
-    monkeypatch.setitem(module.DEFAULTS, "widths", {4: 4, 8: 3, 16: 2, 32: 2, 64: 2})
+    monkeypatch.setitem(module.DEFAULTS, "widths", (4, 3, 2, 2, 2))
     return module
 
 

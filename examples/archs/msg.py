@@ -8,29 +8,25 @@ variant), ProGAN's blocks (equalised learning rate, pixel norm, minibatch stddev
 "simple" combine (raw images concatenated into D's blocks). Channels are narrower than their
 512 for a CPU.
 """
-from minigan import optim
-import minigan
 from minigan.gan.models.msg import MSGGenerator, MSGDiscriminator, MSGGANTrainer
 
-DEFAULTS = dict(loss="rasgan", lr_g=3e-3, lr_d=3e-3, betas=(0.0, 0.99), ema=0.999,
-                widths={4: 64, 8: 64, 16: 32, 32: 16, 64: 8}, combine="simple")
+from . import gan_trainer
+from .progan import widths_for  # noqa: F401  (channels at 4, 8, ..., image_size)
+
+# ``widths``: channels at 4, 8, 16, 32, 64, as ProGAN's spec.
+DEFAULTS = dict(loss="rasgan", lr_g=3e-3, lr_d=3e-3, betas=(0.0, 0.99), nz=128, n_critic=1,
+                ema=0.999, widths=(64, 64, 32, 16, 8), combine="simple")
 
 
-def widths_for(image_size):
-    """Channels at 4, 8, ..., image_size (a key of DEFAULTS["widths"])."""
-    sizes = sorted(size for size in DEFAULTS["widths"] if 8 <= size)
-    if image_size not in sizes:
-        raise ValueError(f"msg: image_size must be one of {sizes}, got {image_size}")
-    return tuple(DEFAULTS["widths"][4 * 2 ** i] for i in range(image_size.bit_length() - 2))
+def settings(config):
+    """DEFAULTS, overridden by every key of ``config`` that is not None."""
+    given = {k: v for k, v in config.items() if v is not None}
+    return {**DEFAULTS, "image_size": 32, "seed": 0, "device": "cpu", **given}
 
 
 def build_trainer(config):
-    minigan.manual_seed(config["seed"])  # layer initialisation draws from minigan's generator
-    widths = widths_for(config.get("image_size") or 32)
-    G = MSGGenerator(nz=config.get("nz") or 128, widths=widths).to(config["device"])
-    D = MSGDiscriminator(widths=widths, combine=DEFAULTS["combine"]).to(config["device"])
-    betas = DEFAULTS["betas"]
-    g_opt = optim.Adam(G.parameters(), lr=config.get("lr_g") or DEFAULTS["lr_g"], betas=betas)
-    d_opt = optim.Adam(D.parameters(), lr=config.get("lr_d") or DEFAULTS["lr_d"], betas=betas)
-    return MSGGANTrainer(G, D, g_opt, d_opt, objective=config.get("loss") or DEFAULTS["loss"],
-                         ema_decay=DEFAULTS["ema"], seed=config["seed"])
+    c = settings(config)
+    widths = widths_for(c["image_size"], c["widths"])
+    return gan_trainer(c, lambda: (MSGGenerator(nz=c["nz"], widths=widths),
+                                   MSGDiscriminator(widths=widths, combine=c["combine"])),
+                       MSGGANTrainer)

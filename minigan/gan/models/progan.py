@@ -362,11 +362,14 @@ class ProGANTrainer(GANTrainer):
         return clamp(images, -1.0, 1.0)
 
     def state_dict(self):
-        return {**super().state_dict(), "stage": self.G.stage, "alpha": self.G.alpha}
+        return {**super().state_dict(), "stage": self.G.stage, "alpha": self.G.alpha,
+                "fade_steps": self.fade_steps, "stable_steps": self.stable_steps}
 
     def load_state_dict(self, state):
         """Grow these (fresh) models to the saved stage, then load: the parameter lists and
-        optimizer groups then match the checkpoint's."""
+        optimizer groups then match the checkpoint's. The run keeps the schedule it started
+        with (a resume that asks for more steps lengthens the last stage)."""
+        self.fade_steps, self.stable_steps = int(state["fade_steps"]), int(state["stable_steps"])
         stage = int(state["stage"])
         if self.G.stage > stage:
             raise ValueError(f"ProGANTrainer: the checkpoint is at stage {stage}, these models "
