@@ -323,14 +323,14 @@ def test_transformer_block_gradients(data):
 
 # ------------------------------------------------------------------- training smoke
 def tiny_config(arch, device, **changes):
-    config = {**cats_gan.ARCHS[arch].DEFAULTS, "image_size": 16, "ngf": 4, "ndf": 8, "nz": 12,
+    config = {**cats_gan.ARCHS[arch].DEFAULTS, "image_size": 16, "ngf": 4, "ndf": 8, "nz": 12, "steps": 4,
               "device": device, "seed": 0}
     if arch == "vit-d":
         config.update(depth=1, heads=2)
     return {**config, **changes}
 
 
-@pytest.mark.parametrize("arch", ["dcgan", "resnet", "sagan", "biggan", "vit-d", "stylegan"])
+@pytest.mark.parametrize("arch", ["dcgan", "resnet", "sagan", "biggan", "vit-d", "stylegan", "progan", "msg"])
 def test_each_architecture_trains_on_the_device(device, arch):
     from minigan.data import ImageBatches, procedural_cats
     trainer = cats_gan.ARCHS[arch].build_trainer(tiny_config(arch, device))
