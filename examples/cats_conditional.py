@@ -243,8 +243,6 @@ def train(config, resume=False, callback=None):
           f"({config['condition']}), on {config['device']} -> {config['out']}")
     summary = run_training(trainer, batches, config["steps"], config["out"], config,
                            resume=resume, callback=callback, title=name,
-                           sample_every=config.get("sample_every"),
-                           checkpoint_every=config.get("checkpoint_every"),
                            images_per_step=config["batch_size"])
     if summary["status"] == "finished":
         summary["agreement"] = report(trainer, config)

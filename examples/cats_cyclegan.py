@@ -143,8 +143,6 @@ def train(config, resume=False, callback=None):
           f"-> {config['out']}")
     summary = run_training(trainer, batches, config["steps"], config["out"], config,
                            resume=resume, callback=callback, title="CycleGAN",
-                           sample_every=config.get("sample_every"),
-                           checkpoint_every=config.get("checkpoint_every"),
                            images_per_step=2 * config["batch_size"],
                            facts={"images_used": [len(a_images) - SHOWN,
                                                   len(b_images) - SHOWN]})

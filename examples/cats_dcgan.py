@@ -269,9 +269,7 @@ def train(config, resume=False, callback=None):
           f"{config['device']}: G {_count(trainer.G)} and D {_count(trainer.D)} parameters, "
           f"{steps} steps of batch {config['batch_size']} -> {out}")
     summary = run_training(trainer, batches, steps, out, config, resume=resume, callback=callback,
-                           title="DCGAN", sample_every=config.get("sample_every"),
-                           checkpoint_every=config.get("checkpoint_every"),
-                           images_per_step=config["batch_size"] * config["n_critic"],
+                           title="DCGAN", images_per_step=config["batch_size"] * config["n_critic"],
                            facts={"num_images_used": int(len(images))})
     if summary["status"] == "finished":
         save_interpolation(trainer, os.path.join(out, "interpolation.png"), config["seed"])

@@ -116,8 +116,7 @@ def train(config, resume=False, callback=None):
           f"{config['device']}: {sizes} parameters, {config['steps']} steps of batch "
           f"{config['batch_size']} -> {out}")
     summary = run_training(trainer, batches, config["steps"], out, config, resume=resume,
-                           callback=callback, title=arch, sample_every=config.get("sample_every"),
-                           checkpoint_every=config.get("checkpoint_every"),
+                           callback=callback, title=arch,
                            images_per_step=config["batch_size"] * config["n_critic"],
                            facts={"num_images_used": int(len(images))})
     if summary["status"] == "finished" and config.get("fid_images"):

@@ -126,8 +126,6 @@ def train(config, resume=False, callback=None):
           f"{config['batch_size']} -> {config['out']}")
     summary = run_training(trainer, batches, config["steps"], config["out"], config,
                            resume=resume, callback=callback, title="Pix2Pix",
-                           sample_every=config.get("sample_every"),
-                           checkpoint_every=config.get("checkpoint_every"),
                            images_per_step=config["batch_size"],
                            facts={"num_images_used": int(len(images)) - HELD_OUT})
     print(summary["message"] or summary["status"])

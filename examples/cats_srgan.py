@@ -180,8 +180,6 @@ def main(argv=None, callback=None):
           f"-> {config['out']}")
     summary = run_training(trainer, batches, config["steps"], config["out"], config,
                            resume=args.resume, callback=callback, title="SRGAN",
-                           sample_every=config.get("sample_every"),
-                           checkpoint_every=config.get("checkpoint_every"),
                            images_per_step=config["batch_size"],
                            facts={"num_images_used": int(len(train_images))})
     if summary["status"] == "finished" and len(held_out):

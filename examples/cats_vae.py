@@ -121,8 +121,6 @@ def main(argv=None, callback=None):
           f"{config['steps']} steps of batch {config['batch_size']} -> {config['out']}")
     summary = run_training(trainer, batches, config["steps"], config["out"], config,
                            resume=args.resume, callback=callback, title="VAE",
-                           sample_every=config.get("sample_every"),
-                           checkpoint_every=config.get("checkpoint_every"),
                            images_per_step=config["batch_size"],
                            facts={"num_images_used": int(len(images))})
     if summary["status"] == "finished":

@@ -116,12 +116,18 @@ def saved_run_config(out, prog):
     if not os.path.exists(path):
         print(f"--resume: no checkpoint in {out}, starting a new run")
         return None
+    return read_checkpoint(path, prog, "--resume")["config"]
+
+
+def read_checkpoint(path, prog, flag):
+    """``minigan.load(path)`` for a command line: a failure is one line,
+    "PROG: error: FLAG: ...", naming the file."""
     try:
-        return load(path)["config"]
-    except ValueError as error:  # not a minigan checkpoint (the message names the file)
-        raise SystemExit(f"{prog}: error: --resume: {error}")
+        return load(path)
+    except (OSError, ValueError) as error:  # missing, or not a minigan checkpoint
+        raise SystemExit(f"{prog}: error: {flag}: {error}")
     except zipfile.BadZipFile as error:  # damaged on disk: its message lacks the path
-        raise SystemExit(f"{prog}: error: --resume: {path} is damaged ({error})")
+        raise SystemExit(f"{prog}: error: {flag}: {path} is damaged ({error})")
 
 
 @contextlib.contextmanager
@@ -155,7 +161,9 @@ def run_training(trainer, batches, steps, out, config, resume=False, callback=No
     summary dict (status "finished", "interrupted" or "diverged", step, message, ...).
 
     ``config`` (the run's settings) goes into config.json and every checkpoint; ``facts``
-    (e.g. how many images were found) into config.json only.
+    (e.g. how many images were found) into config.json only. ``sample_every`` and
+    ``checkpoint_every`` default to the config's (--sample-every, --checkpoint-every), else
+    to about 20 grids and 10 checkpoints a run.
     ``callback(trainer, log)``, if given, runs after every step (tests use it to interrupt).
     """
     os.makedirs(os.path.join(out, "samples"), exist_ok=True)
@@ -170,8 +178,8 @@ def run_training(trainer, batches, steps, out, config, resume=False, callback=No
         print(f"note: starting a new run; {checkpoint} will be replaced (--resume continues it)")
     write_json(os.path.join(out, "config.json"), {**config, "total_steps": steps,
                                                     **(facts or {})})
-    sample_every = sample_every or max(1, steps // 20)
-    checkpoint_every = checkpoint_every or max(1, steps // 10)
+    sample_every = sample_every or config.get("sample_every") or max(1, steps // 20)
+    checkpoint_every = checkpoint_every or config.get("checkpoint_every") or max(1, steps // 10)
 
     stream = _forever(batches)
     saved = {"step": trainer.step if os.path.exists(checkpoint) and resume else None}
