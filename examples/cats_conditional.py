@@ -37,7 +37,7 @@ from minigan.data import ImageBatches, procedural_cats
 from minigan.data.cats import CAT_ATTRIBUTES
 from minigan.gan import (ACGANDiscriminator, ACGANTrainer, ConditionalDCGANDiscriminator,
                          ConditionalDCGANGenerator, GANTrainer, dcgan_init)
-from minigan.gan.loop import CHECKPOINT, EXIT_CODES, run_training, write_json
+from minigan.gan.loop import EXIT_CODES, resolve_run_config, run_training, write_json
 from minigan.metrics import (diversity_scores, fid_from_features, kid_from_features,
                              load_cat_classifier)
 from minigan.ops import avg_pool2d, softmax
@@ -53,8 +53,7 @@ GPU_DEFAULTS = dict(image_size=64, ngf=64, ndf=64, batch_size=128, num_images=20
 COMMON_DEFAULTS = dict(model="cgan", projection=False, condition="fur+eyes", beta1=0.5, nz=100,
                        seed=0, per_class=8, class_weight=1.0, eval_per_class=50, eval_real=1000,
                        classifier="runs/cats_classifier/classifier.npz")
-RESUMABLE = {"steps", "sample_every", "checkpoint_every", "device", "out", "classifier",
-             "per_class", "eval_per_class", "eval_real"}
+REPORTS = {"classifier", "per_class", "eval_per_class", "eval_real"}  # --resume may change
 PROG = os.path.basename(__file__)
 
 
@@ -94,29 +93,12 @@ def parse_args(argv=None):
 
 def resolve_config(args):
     """Typed flags, then (with --resume) the checkpoint's settings, then the defaults."""
-    given = {k: v for k, v in vars(args).items() if v is not None and k != "resume"}
-    try:
-        device = backend.parse_device(given.get("device") or
-                                      ("cuda" if backend.cuda_available() else "cpu"))
-    except backend.DeviceError as error:
-        raise SystemExit(f"{PROG}: error: --device: {error}")
-    out = given.get("out") or f"runs/cats_{given.get('model', COMMON_DEFAULTS['model'])}"
-    checkpoint = os.path.join(out, CHECKPOINT)
-    if args.resume and os.path.exists(checkpoint):
-        saved = minigan.load(checkpoint)["config"]
-        clashes = [f"--{k.replace('_', '-')} {v} (checkpoint: {saved.get(k)})"
-                   for k, v in given.items() if k not in RESUMABLE and v != saved.get(k)]
-        if clashes:
-            raise SystemExit(f"{PROG}: error: --resume continues the run in {out}, which used "
-                             f"other settings: {', '.join(clashes)}")
-        config = {**saved, **given}
-    else:
-        defaults = GPU_DEFAULTS if device.startswith("cuda") else CPU_DEFAULTS
-        config = {**COMMON_DEFAULTS, **defaults, **given}
+    model = args.model or COMMON_DEFAULTS["model"]
+    config = resolve_run_config(args, PROG, {**COMMON_DEFAULTS, "out": f"runs/cats_{model}"},
+                                CPU_DEFAULTS, GPU_DEFAULTS, resumable=REPORTS)
     if config["projection"] and config["model"] != "cgan":
         raise SystemExit(f"{PROG}: error: --projection is a CGAN discriminator; ACGAN's D "
                          f"does not see the label")
-    config.update(device=device, out=out)
     return config
 
 
@@ -261,8 +243,6 @@ def train(config, resume=False, callback=None):
           f"({config['condition']}), on {config['device']} -> {config['out']}")
     summary = run_training(trainer, batches, config["steps"], config["out"], config,
                            resume=resume, callback=callback, title=name,
-                           sample_every=config.get("sample_every"),
-                           checkpoint_every=config.get("checkpoint_every"),
                            images_per_step=config["batch_size"])
     if summary["status"] == "finished":
         summary["agreement"] = report(trainer, config)

@@ -22,13 +22,12 @@ import minigan
 from minigan import optim
 from minigan.data import ImageBatches, UnpairedBatches
 from minigan.gan import CycleGANTrainer, PatchGANDiscriminator, ResnetGenerator, dcgan_init
-from minigan.gan.loop import EXIT_CODES, run_training
+from minigan.gan.loop import EXIT_CODES, resolve_run_config, run_training
 from minigan.gan.models import patch_layers_for
 from minigan.utils.cli import checked, fraction, non_negative_int, positive_float, positive_int
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from examples.cats_dcgan import load_images, _count  # noqa: E402  (the cats' data handling)
-from examples.cats_pix2pix import resolve_config  # noqa: E402
 
 # CPU: 32x32, narrow generators with 4 residual blocks, batch 4 (the paper uses 1): 0.37 s of
 # CPU time per step (20 steps timed on one core, CycleGANTrainer alone), 1,800 steps in about
@@ -49,7 +48,7 @@ size_type = checked(int, lambda n: n >= 8 and n % 4 == 0, "a multiple of 4 from 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description="Train CycleGAN between procedural cats and cat "
                                             "photos (docs/14_image_to_image.md).")
-    # Every default is None here, so `resolve_config` can tell what was typed.
+    # Every default is None here, so `resolve_run_config` can tell what was typed.
     p.add_argument("--device", help="cpu or cuda (default: cuda when CuPy sees a GPU)")
     p.add_argument("--data", help="a folder of cat photos: domain B (required)")
     p.add_argument("--image-size", type=size_type, help="32 on cpu, 64 on cuda")
@@ -144,8 +143,6 @@ def train(config, resume=False, callback=None):
           f"-> {config['out']}")
     summary = run_training(trainer, batches, config["steps"], config["out"], config,
                            resume=resume, callback=callback, title="CycleGAN",
-                           sample_every=config.get("sample_every"),
-                           checkpoint_every=config.get("checkpoint_every"),
                            images_per_step=2 * config["batch_size"],
                            facts={"images_used": [len(a_images) - SHOWN,
                                                   len(b_images) - SHOWN]})
@@ -155,7 +152,9 @@ def train(config, resume=False, callback=None):
 
 def main(argv=None, callback=None):
     args = parse_args(argv)
-    config = resolve_config(args, CPU_DEFAULTS, GPU_DEFAULTS, COMMON_DEFAULTS, prog=PROG)
+    # --num-images counts domain A's procedural cats; domain B is all of --data
+    config = resolve_run_config(args, PROG, COMMON_DEFAULTS, CPU_DEFAULTS, GPU_DEFAULTS,
+                                all_of_data=False)
     return train(config, resume=args.resume, callback=callback)
 
 

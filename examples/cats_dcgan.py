@@ -28,17 +28,16 @@ import hashlib
 import inspect
 import os
 import sys
-import zipfile
 
 import minigan
 import minigan.data.cats
-from minigan import backend, optim
-from minigan.backend import DeviceError, np
+from minigan import optim
+from minigan.backend import np
 from minigan.data import ImageBatches, load_image_folder, procedural_cats
 from minigan.gan import (OBJECTIVES, ConvAutoencoderDiscriminator, DCGANDiscriminator,
                          DCGANGenerator, InfoGANTrainer, PackedDiscriminator, QHead, dcgan_init,
                          sample_codes)
-from minigan.gan.loop import CHECKPOINT, EXIT_CODES, run_training
+from minigan.gan.loop import EXIT_CODES, resolve_run_config, run_training
 from minigan.gan.remedies import REMEDIES, chosen_remedies, make_trainer
 from minigan.utils import atomic_savez, save_image
 from minigan.utils.cli import (checked, decay_rate, fraction, non_negative_float, non_negative_int,
@@ -54,8 +53,6 @@ GPU_DEFAULTS = dict(image_size=64, ngf=64, ndf=64, batch_size=128, num_images=20
                     lr=2e-4)
 COMMON_DEFAULTS = dict(beta1=0.5, nz=100, loss="ns", seed=0, out="runs/cats", flip=False,
                        ema=None, data=None, n_critic=None)
-# What --resume may change; anything else must match the checkpoint (or be left out).
-RESUMABLE = {"steps", "epochs", "sample_every", "checkpoint_every", "device", "out"}
 INFOGAN_CONTINUOUS = 2  # InfoGAN's continuous codes, besides the categorical one (--infogan K)
 PROG = os.path.basename(__file__)  # errors read "cats_dcgan.py: error: ...", as argparse's do
 
@@ -135,44 +132,19 @@ def parse_args(argv=None):
 
 def resolve_config(args):
     """The run's settings: typed flags, then the checkpoint's (with --resume), then defaults."""
-    given = {k: v for k, v in vars(args).items() if v is not None and k != "resume"}
-    if given.get("steps") is not None and given.get("epochs") is not None:
+    if args.steps is not None and args.epochs is not None:
         raise SystemExit(f"{PROG}: error: give --steps or --epochs, not both")
-    device = given.get("device") or ("cuda" if backend.cuda_available() else "cpu")
-    try:
-        device = backend.parse_device(device)
-    except DeviceError as error:  # unknown, or CUDA without CuPy or a GPU
-        raise SystemExit(f"{PROG}: error: --device: {error}")
-    out = given.get("out", COMMON_DEFAULTS["out"])
-    saved = _saved_config(out) if args.resume else None
-    if saved is not None:
-        clashes = [f"--{k.replace('_', '-')} {v} (checkpoint: {saved.get(k)})"
-                   for k, v in given.items() if k not in RESUMABLE and v != saved.get(k)]
-        if clashes:
-            raise SystemExit(f"{PROG}: error: --resume continues the run in {out}, which used "
-                             f"other settings: {', '.join(clashes)}. Drop these flags, or start "
-                             f"a new run with another --out.")
-        if "steps" in given or "epochs" in given:  # a new length replaces the old one
-            saved = {k: v for k, v in saved.items() if k not in ("steps", "epochs")}
-        config = {**saved, **given}
-    else:
-        defaults = dict(GPU_DEFAULTS if device.startswith("cuda") else CPU_DEFAULTS)
-        if "steps" in given or "epochs" in given:
-            defaults.pop("steps", None)
-            defaults.pop("epochs", None)
-        if given.get("data"):
-            defaults.pop("num_images")  # a folder: all of its images
-        config = {**COMMON_DEFAULTS, **defaults, **given}
-    config.update(device=device, out=out)
+    config = resolve_run_config(args, PROG, COMMON_DEFAULTS, CPU_DEFAULTS, GPU_DEFAULTS,
+                                resumable={"epochs"})
     if config.get("n_critic") is None:
         config["n_critic"] = 5 if config["loss"].startswith("wgan") else 1
-    check_remedy(config, given)
+    check_remedy(config, typed_loss=args.loss is not None)
     if config.get("infogan"):  # sample.py rebuilds G from the config
         config["infogan_continuous"] = INFOGAN_CONTINUOUS
     return config
 
 
-def check_remedy(config, given):
+def check_remedy(config, typed_loss):
     """Refuse the combinations that cannot train, before anything is written."""
     def error(message):
         raise SystemExit(f"{PROG}: error: {message}")
@@ -180,7 +152,7 @@ def check_remedy(config, given):
     if len(chosen) > 1:
         error("choose at most one of " + ", ".join("--" + n.replace("_", "-") for n in chosen))
     energy = [f"--{name}" for name in ("ebgan", "began") if config.get(name) is not None]
-    if energy and "loss" in given:
+    if energy and typed_loss:
         error(f"{energy[0]} brings its own losses: drop --loss")
     if config.get("unrolled_lr") and not config.get("unrolled"):
         error("--unrolled-lr needs --unrolled")
@@ -193,19 +165,6 @@ def check_remedy(config, given):
               f"is not a multiple of {m}")
     if config.get("mode_seeking") and config["batch_size"] < 2:
         error("--mode-seeking compares two halves of the batch: --batch-size must be >= 2")
-
-
-def _saved_config(out):
-    path = os.path.join(out, CHECKPOINT)
-    if not os.path.exists(path):
-        print(f"--resume: no checkpoint in {out}, starting a new run")
-        return None
-    try:
-        return minigan.load(path)["config"]
-    except ValueError as error:  # not a minigan checkpoint
-        raise SystemExit(f"{PROG}: error: --resume: {error}")
-    except zipfile.BadZipFile as error:  # damaged on disk: its message lacks the path
-        raise SystemExit(f"{PROG}: error: --resume: {path} is damaged ({error})")
 
 
 # --------------------------------------------------------------------------------- data
@@ -310,9 +269,7 @@ def train(config, resume=False, callback=None):
           f"{config['device']}: G {_count(trainer.G)} and D {_count(trainer.D)} parameters, "
           f"{steps} steps of batch {config['batch_size']} -> {out}")
     summary = run_training(trainer, batches, steps, out, config, resume=resume, callback=callback,
-                           title="DCGAN", sample_every=config.get("sample_every"),
-                           checkpoint_every=config.get("checkpoint_every"),
-                           images_per_step=config["batch_size"] * config["n_critic"],
+                           title="DCGAN", images_per_step=config["batch_size"] * config["n_critic"],
                            facts={"num_images_used": int(len(images))})
     if summary["status"] == "finished":
         save_interpolation(trainer, os.path.join(out, "interpolation.png"), config["seed"])

@@ -21,11 +21,10 @@ import os
 import sys
 
 import minigan
-from minigan import backend
-from minigan.backend import DeviceError, np
+from minigan.backend import np
 from minigan.data import ImageBatches
 from minigan.gan import OBJECTIVES
-from minigan.gan.loop import EXIT_CODES, run_training
+from minigan.gan.loop import EXIT_CODES, resolve_run_config, run_training
 from minigan.gan.models.biggan import truncated_noise
 from minigan.utils import to_uint8_images
 from minigan.utils.cli import decay_rate, non_negative_int, positive_float, positive_int
@@ -39,9 +38,6 @@ ARCHS = {"dcgan": dcgan, "resnet": resnet, "sagan": sagan, "biggan": biggan, "vi
 # What every architecture shares; an architecture's DEFAULTS come on top, typed flags last.
 COMMON_DEFAULTS = dict(image_size=32, batch_size=64, num_images=4000, steps=1000, seed=0,
                        data=None, flip=False)
-# What --resume may change; anything else must match the checkpoint (or be left out).
-RESUMABLE = {"steps", "sample_every", "checkpoint_every", "device", "out", "fid_images",
-             "truncation"}
 PROG = os.path.basename(__file__)  # errors read "cats_gan.py: error: ...", as argparse's do
 
 
@@ -88,29 +84,8 @@ def parse_args(argv=None):
 def resolve_config(args):
     """The run's settings: typed flags, then the checkpoint's (with --resume), then the
     architecture's defaults, then `COMMON_DEFAULTS`."""
-    given = {k: v for k, v in vars(args).items() if v is not None and k != "resume"}
-    try:
-        device = backend.parse_device(given.get("device") or
-                                      ("cuda" if backend.cuda_available() else "cpu"))
-    except DeviceError as error:  # unknown, or CUDA without CuPy or a GPU
-        raise SystemExit(f"{PROG}: error: --device: {error}")
-    out = given.get("out", f"runs/cats_{args.arch}")
-    saved = _as_ours(cats_dcgan._saved_config, out) if args.resume else None
-    if saved is not None:
-        clashes = [f"--{k.replace('_', '-')} {v} (checkpoint: {saved.get(k)})"
-                   for k, v in given.items() if k not in RESUMABLE and v != saved.get(k)]
-        if clashes:
-            raise SystemExit(f"{PROG}: error: --resume continues the run in {out}, which used "
-                             f"other settings: {', '.join(clashes)}. Drop these flags, or start "
-                             f"a new run with another --out.")
-        config = {**saved, **given}
-    else:
-        defaults = dict(COMMON_DEFAULTS)
-        if given.get("data"):
-            defaults.pop("num_images")  # a folder: all of its images
-        config = {**defaults, **ARCHS[args.arch].DEFAULTS, **given}
-    config.update(device=device, out=out)
-    return config
+    defaults = {**COMMON_DEFAULTS, **ARCHS[args.arch].DEFAULTS, "out": f"runs/cats_{args.arch}"}
+    return resolve_run_config(args, PROG, defaults, resumable={"fid_images", "truncation"})
 
 
 def _as_ours(function, *args):
@@ -141,8 +116,7 @@ def train(config, resume=False, callback=None):
           f"{config['device']}: {sizes} parameters, {config['steps']} steps of batch "
           f"{config['batch_size']} -> {out}")
     summary = run_training(trainer, batches, config["steps"], out, config, resume=resume,
-                           callback=callback, title=arch, sample_every=config.get("sample_every"),
-                           checkpoint_every=config.get("checkpoint_every"),
+                           callback=callback, title=arch,
                            images_per_step=config["batch_size"] * config["n_critic"],
                            facts={"num_images_used": int(len(images))})
     if summary["status"] == "finished" and config.get("fid_images"):

@@ -18,14 +18,12 @@ The outputs, checkpoints, --resume, Ctrl-C and NaN handling are the cat DCGAN's
 import argparse
 import os
 import sys
-import zipfile
 
 import minigan
-from minigan import backend, optim
-from minigan.backend import DeviceError
+from minigan import optim
 from minigan.data import PairedBatches, edge_maps, grayscale
 from minigan.gan import PatchGANDiscriminator, Pix2PixTrainer, UNetGenerator, dcgan_init
-from minigan.gan.loop import CHECKPOINT, EXIT_CODES, run_training
+from minigan.gan.loop import EXIT_CODES, resolve_run_config, run_training
 from minigan.gan.models import patch_layers_for
 from minigan.utils.cli import checked, fraction, non_negative_int, positive_float, positive_int
 
@@ -39,7 +37,6 @@ CPU_DEFAULTS = dict(image_size=32, ngf=32, ndf=32, batch_size=16, num_images=400
 GPU_DEFAULTS = dict(image_size=64, ngf=64, ndf=64, batch_size=16, num_images=20000, steps=20000)
 COMMON_DEFAULTS = dict(task="edges", lr=2e-4, beta1=0.5, l1_weight=100.0, loss="ns",
                        patch_layers=None, flip=True, seed=0, data=None, out="runs/pix2pix")
-RESUMABLE = {"steps", "sample_every", "checkpoint_every", "device", "out"}
 HELD_OUT = 16  # images kept out of training, shown in the progress grid
 PROG = os.path.basename(__file__)
 
@@ -50,7 +47,7 @@ image_size_type = checked(int, lambda n: n >= 4 and n & (n - 1) == 0,
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description="Train Pix2Pix on cat faces "
                                             "(docs/14_image_to_image.md).")
-    # Every default is None here, so `resolve_config` can tell what was typed.
+    # Every default is None here, so `resolve_run_config` can tell what was typed.
     p.add_argument("--device", help="cpu or cuda (default: cuda when CuPy sees a GPU)")
     p.add_argument("--data", help="a folder of images (default: the built-in procedural cats)")
     p.add_argument("--task", choices=["edges", "grayscale"],
@@ -78,43 +75,6 @@ def parse_args(argv=None):
     p.add_argument("--checkpoint-every", type=positive_int,
                    help="steps between checkpoints (~10 per run)")
     return p.parse_args(argv)
-
-
-def resolve_config(args, cpu_defaults, gpu_defaults, common_defaults, prog=PROG):
-    """The run's settings: typed flags, then the checkpoint's (with --resume), then the
-    device's defaults. With --resume, flags that would change the run are refused."""
-    given = {k: v for k, v in vars(args).items() if v is not None and k != "resume"}
-    try:
-        device = backend.parse_device(given.get("device")
-                                      or ("cuda" if backend.cuda_available() else "cpu"))
-    except DeviceError as error:  # unknown, or CUDA without CuPy or a GPU
-        raise SystemExit(f"{prog}: error: --device: {error}")
-    out = given.get("out", common_defaults["out"])
-    saved = _saved_config(out, prog) if args.resume else None
-    if saved is not None:
-        clashes = [f"--{k.replace('_', '-')} {v} (checkpoint: {saved.get(k)})"
-                   for k, v in given.items() if k not in RESUMABLE and v != saved.get(k)]
-        if clashes:
-            raise SystemExit(f"{prog}: error: --resume continues the run in {out}, which used "
-                             f"other settings: {', '.join(clashes)}. Drop these flags, or start "
-                             f"a new run with another --out.")
-        config = {**saved, **given}
-    else:
-        defaults = dict(gpu_defaults if device.startswith("cuda") else cpu_defaults)
-        config = {**common_defaults, **defaults, **given}
-    config.update(device=device, out=out)
-    return config
-
-
-def _saved_config(out, prog):
-    path = os.path.join(out, CHECKPOINT)
-    if not os.path.exists(path):
-        print(f"--resume: no checkpoint in {out}, starting a new run")
-        return None
-    try:
-        return minigan.load(path)["config"]
-    except (ValueError, zipfile.BadZipFile) as error:  # not a checkpoint, or damaged
-        raise SystemExit(f"{prog}: error: --resume: {path}: {error}")
 
 
 def split_held_out(images, what, prog=PROG):
@@ -166,8 +126,6 @@ def train(config, resume=False, callback=None):
           f"{config['batch_size']} -> {config['out']}")
     summary = run_training(trainer, batches, config["steps"], config["out"], config,
                            resume=resume, callback=callback, title="Pix2Pix",
-                           sample_every=config.get("sample_every"),
-                           checkpoint_every=config.get("checkpoint_every"),
                            images_per_step=config["batch_size"],
                            facts={"num_images_used": int(len(images)) - HELD_OUT})
     print(summary["message"] or summary["status"])
@@ -176,7 +134,7 @@ def train(config, resume=False, callback=None):
 
 def main(argv=None, callback=None):
     args = parse_args(argv)
-    config = resolve_config(args, CPU_DEFAULTS, GPU_DEFAULTS, COMMON_DEFAULTS)
+    config = resolve_run_config(args, PROG, COMMON_DEFAULTS, CPU_DEFAULTS, GPU_DEFAULTS)
     return train(config, resume=args.resume, callback=callback)
 
 

@@ -17,24 +17,22 @@ writes (minigan/gan/loop.py): samples/ (rows: input, SRGAN, original), checkpoin
 Ctrl-C, NaN stop, metrics.csv, losses.png, progress.gif. See docs/15_super_resolution.md.
 """
 import argparse
-import json
 import os
 import sys
 
 import minigan
 from minigan import backend, optim
-from minigan.backend import DeviceError, np
+from minigan.backend import np
 from minigan.data import ImageBatches
 from minigan.gan import (DCGANDiscriminator, OBJECTIVES, RandomFeatures, SRGANGenerator,
                          SRGANTrainer, dcgan_init)
-from minigan.gan.loop import EXIT_CODES, run_training, write_json
+from minigan.gan.loop import EXIT_CODES, resolve_run_config, run_training, write_json
 from minigan.metrics import load_cat_classifier, psnr, ssim
 from minigan.utils import resize_images, save_image, to_uint8_images
 from minigan.utils.cli import non_negative_int, positive_float, positive_int
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from examples.cats_dcgan import (_saved_config, load_images,  # noqa: E402  (one loader)
-                                 power_of_two_size)
+from examples.cats_dcgan import load_images, power_of_two_size  # noqa: E402  (one loader)
 
 SHARED_CATS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared",
                            "data", "cats64")
@@ -45,9 +43,9 @@ CPU_DEFAULTS = dict(nf=32, num_blocks=4, ndf=32, batch_size=16, steps=600, lr=2e
 GPU_DEFAULTS = dict(nf=64, num_blocks=16, ndf=64, batch_size=16, steps=20000, lr=1e-4,
                     input_skip=0)
 COMMON_DEFAULTS = dict(image_size=64, scale=4, holdout=200, num_images=None, flip=True,
+                       data=os.path.normpath(SHARED_CATS) if os.path.isdir(SHARED_CATS) else None,
                        loss="ns", adversarial_weight=1e-3, features="none", feature_weight=0.1,
                        classifier=None, beta1=0.9, seed=0, out="runs/srgan")
-RESUMABLE = {"steps", "sample_every", "checkpoint_every", "device", "out"}
 PROG = os.path.basename(__file__)
 
 
@@ -86,27 +84,7 @@ def parse_args(argv=None):
 
 def resolve_config(args):
     """Typed flags, then the checkpoint's settings (with --resume), then the defaults."""
-    given = {k: v for k, v in vars(args).items() if v is not None and k != "resume"}
-    try:
-        device = backend.parse_device(given.get("device")
-                                      or ("cuda" if backend.cuda_available() else "cpu"))
-    except DeviceError as error:
-        raise SystemExit(f"{PROG}: error: --device: {error}")
-    out = given.get("out", COMMON_DEFAULTS["out"])
-    saved = _saved_config(out) if args.resume else None
-    if saved is not None:
-        clashes = [f"--{k.replace('_', '-')} {v} (checkpoint: {saved.get(k)})"
-                   for k, v in given.items() if k not in RESUMABLE and v != saved.get(k)]
-        if clashes:
-            raise SystemExit(f"{PROG}: error: --resume continues the run in {out}, which used "
-                             f"other settings: {', '.join(clashes)}")
-        config = {**saved, **given}
-    else:
-        defaults = GPU_DEFAULTS if device.startswith("cuda") else CPU_DEFAULTS
-        config = {**COMMON_DEFAULTS, **defaults, **given}
-        if "data" not in given and os.path.isdir(SHARED_CATS):
-            config["data"] = os.path.normpath(SHARED_CATS)
-    config.update(device=device, out=out)
+    config = resolve_run_config(args, PROG, COMMON_DEFAULTS, CPU_DEFAULTS, GPU_DEFAULTS)
     if config.get("data") is None and config.get("num_images") is None:
         config["num_images"] = 2000  # procedural cats: as many as the real set has
     return config
@@ -202,8 +180,6 @@ def main(argv=None, callback=None):
           f"-> {config['out']}")
     summary = run_training(trainer, batches, config["steps"], config["out"], config,
                            resume=args.resume, callback=callback, title="SRGAN",
-                           sample_every=config.get("sample_every"),
-                           checkpoint_every=config.get("checkpoint_every"),
                            images_per_step=config["batch_size"],
                            facts={"num_images_used": int(len(train_images))})
     if summary["status"] == "finished" and len(held_out):

@@ -23,16 +23,14 @@ import sys
 
 import minigan
 from minigan import backend, optim
-from minigan.backend import DeviceError
 from minigan.data import ImageBatches
 from minigan.gan import VAE, VAETrainer, dcgan_init
-from minigan.gan.loop import EXIT_CODES, run_training
+from minigan.gan.loop import EXIT_CODES, resolve_run_config, run_training
 from minigan.utils import save_image, to_uint8_images
 from minigan.utils.cli import non_negative_int, positive_float, positive_int
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from examples.cats_dcgan import (_saved_config, load_images,  # noqa: E402  (one loader)
-                                 power_of_two_size)
+from examples.cats_dcgan import load_images, power_of_two_size  # noqa: E402  (one loader)
 
 # The cats example's sizes (its CPU_DEFAULTS and GPU_DEFAULTS); Adam's usual 1e-3 for a VAE,
 # whose loss is a plain likelihood, not a two-player game. CPU steps: a step takes ~0.17 s of
@@ -43,7 +41,6 @@ GPU_DEFAULTS = dict(image_size=64, ngf=64, ndf=64, batch_size=128, num_images=20
                     steps=5000)
 COMMON_DEFAULTS = dict(nz=100, sigma=0.1, lr=1e-3, seed=0, out="runs/vae", flip=False, data=None,
                        fid_images=2000)
-RESUMABLE = {"steps", "sample_every", "checkpoint_every", "device", "out", "fid_images"}
 PROG = os.path.basename(__file__)
 
 
@@ -70,32 +67,6 @@ def parse_args(argv=None):
     p.add_argument("--fid-images", type=non_negative_int,
                    help="PNG samples written to OUT/fid_samples at the end (2000)")
     return p.parse_args(argv)
-
-
-def resolve_config(args):
-    """Typed flags, then the checkpoint's settings (with --resume), then the defaults."""
-    given = {k: v for k, v in vars(args).items() if v is not None and k != "resume"}
-    try:
-        device = backend.parse_device(given.get("device")
-                                      or ("cuda" if backend.cuda_available() else "cpu"))
-    except DeviceError as error:
-        raise SystemExit(f"{PROG}: error: --device: {error}")
-    out = given.get("out", COMMON_DEFAULTS["out"])
-    saved = _saved_config(out) if args.resume else None
-    if saved is not None:
-        clashes = [f"--{k.replace('_', '-')} {v} (checkpoint: {saved.get(k)})"
-                   for k, v in given.items() if k not in RESUMABLE and v != saved.get(k)]
-        if clashes:
-            raise SystemExit(f"{PROG}: error: --resume continues the run in {out}, which used "
-                             f"other settings: {', '.join(clashes)}")
-        config = {**saved, **given}
-    else:
-        defaults = dict(GPU_DEFAULTS if device.startswith("cuda") else CPU_DEFAULTS)
-        if given.get("data"):
-            defaults.pop("num_images")  # a folder: all of its images
-        config = {**COMMON_DEFAULTS, **defaults, **given}
-    config.update(device=device, out=out)
-    return config
 
 
 def build(config, images):
@@ -138,7 +109,8 @@ def save_fid_samples(trainer, n, folder, batch_size=250, seed=1):
 
 def main(argv=None, callback=None):
     args = parse_args(argv)
-    config = resolve_config(args)
+    config = resolve_run_config(args, PROG, COMMON_DEFAULTS, CPU_DEFAULTS, GPU_DEFAULTS,
+                                resumable={"fid_images"})
     images = load_images(config)
     if len(images) < config["batch_size"]:
         raise SystemExit(f"{PROG}: error: --batch-size {config['batch_size']} is more than the "
@@ -149,8 +121,6 @@ def main(argv=None, callback=None):
           f"{config['steps']} steps of batch {config['batch_size']} -> {config['out']}")
     summary = run_training(trainer, batches, config["steps"], config["out"], config,
                            resume=args.resume, callback=callback, title="VAE",
-                           sample_every=config.get("sample_every"),
-                           checkpoint_every=config.get("checkpoint_every"),
                            images_per_step=config["batch_size"],
                            facts={"num_images_used": int(len(images))})
     if summary["status"] == "finished":

@@ -25,7 +25,6 @@ import argparse
 import importlib
 import os
 import sys
-import zipfile
 
 from PIL import Image, ImageDraw
 
@@ -33,6 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # siblings: arch
 import minigan  # noqa: E402
 from minigan.backend import DeviceError, np, parse_device  # noqa: E402
 from minigan.gan import DCGANGenerator  # noqa: E402
+from minigan.gan.loop import read_checkpoint  # noqa: E402
 from minigan.utils import make_grid, save_image  # noqa: E402
 from minigan.utils.cli import non_negative_int, positive_int  # noqa: E402
 from cats_dcgan import slerp  # noqa: E402
@@ -49,12 +49,7 @@ def load_generator(path, ema=False, device="cpu"):
     """The generator of a cats_dcgan.py or cats_gan.py checkpoint, in eval mode, and the run's
     config. A zoo run is rebuilt by its architecture spec (examples/archs/NAME.py) from the
     saved config, so every setting of the run is respected."""
-    try:
-        checkpoint = minigan.load(path)
-    except (OSError, ValueError) as error:
-        fail(f"--checkpoint: {error}")
-    except zipfile.BadZipFile as error:
-        fail(f"--checkpoint: {path} is damaged ({error})")
+    checkpoint = read_checkpoint(path, PROG, "--checkpoint")
     if "config" not in checkpoint or "trainer" not in checkpoint:
         fail(f"--checkpoint: {path} is not a training checkpoint of examples/cats_*.py")
     config, state = checkpoint["config"], checkpoint["trainer"]

@@ -17,13 +17,13 @@ See docs/09_training_cats.md.
 import argparse
 import math
 import os
-import zipfile
 
 from PIL import Image
 
 import minigan
 from minigan.backend import DeviceError, np, parse_device
 from minigan.gan import DCGANGenerator, sample_codes
+from minigan.gan.loop import read_checkpoint
 from minigan.utils import save_image, to_uint8_images
 from minigan.utils.cli import non_negative_int, positive_int
 
@@ -33,12 +33,7 @@ PROG = os.path.basename(__file__)  # errors read "sample.py: error: ...", as arg
 def load_generator(path, ema=False, device="cpu"):
     """The generator of a cats_dcgan checkpoint, in eval mode (batch norm uses its running
     statistics, so each image is independent of the others in its batch)."""
-    try:
-        checkpoint = minigan.load(path)
-    except (OSError, ValueError) as error:  # missing, or not a minigan checkpoint
-        raise SystemExit(f"{PROG}: error: --checkpoint: {error}")
-    except zipfile.BadZipFile as error:  # e.g. a copy cut short: its message lacks the path
-        raise SystemExit(f"{PROG}: error: --checkpoint: {path} is damaged ({error})")
+    checkpoint = read_checkpoint(path, PROG, "--checkpoint")
     if "config" not in checkpoint or "trainer" not in checkpoint:
         raise SystemExit(f"{PROG}: error: --checkpoint: {path} is a minigan checkpoint, but "
                          f"not one written by examples/cats_dcgan.py")

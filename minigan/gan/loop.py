@@ -19,6 +19,9 @@ steps and at the end), ``config.json``, ``metrics.csv``, ``losses.png``, ``progr
 - A NaN or infinite loss (`NonFiniteLossError`, raised by the trainer) or weight stops the
   run with a message and leaves the last good checkpoint in place.
 - A checkpoint is never half-written: `minigan.save` writes a temporary file and renames it.
+
+The examples' command lines meet the loop in `resolve_run_config`: typed flags, then (with
+--resume) the settings saved in OUT/checkpoint.npz, then the defaults.
 """
 import contextlib
 import csv
@@ -26,6 +29,7 @@ import json
 import os
 import signal
 import time
+import zipfile
 
 from tqdm import tqdm
 
@@ -38,6 +42,8 @@ from .trainer import NonFiniteLossError
 
 CHECKPOINT = "checkpoint.npz"
 EXIT_CODES = {"finished": 0, "interrupted": 130, "diverged": 1}  # for sys.exit in examples
+# What --resume may change in any run: how long it goes on, how often it reports, where.
+RESUMABLE = {"steps", "sample_every", "checkpoint_every", "device", "out"}
 
 
 def save_checkpoint(path, trainer, batches, config):
@@ -60,6 +66,68 @@ def load_checkpoint(path, trainer, batches):
     default_generator().bit_generator.state = state["minigan_rng"]
     device_random.set_rng_state(state["device_rng"])
     return state
+
+
+def resolve_run_config(args, prog, common_defaults, cpu_defaults=None, gpu_defaults=None,
+                       resumable=(), all_of_data=True):
+    """The settings of an example's run from its parsed flags ``args``, whose argparse
+    defaults are None so that a typed flag can be told from an untyped one.
+
+    Typed flags come first. Then, with ``args.resume``, the settings saved in OUT/checkpoint.npz;
+    a typed flag that differs from them is refused unless `RESUMABLE` or the example's own
+    ``resumable`` allows it, since it would change the run being continued. Else (a new run)
+    the device's defaults (``gpu_defaults`` on cuda, ``cpu_defaults`` otherwise) over
+    ``common_defaults``, which names the default "out". A typed --steps or --epochs replaces
+    the run's length, whichever of the two held it; a typed --data drops the default
+    --num-images, so the folder is used whole (``all_of_data=False``: --num-images counts
+    something else). Errors are one line, "PROG: error: ...", as argparse's are.
+    """
+    given = {k: v for k, v in vars(args).items() if v is not None and k != "resume"}
+    try:
+        device = backend.parse_device(given.get("device")
+                                      or ("cuda" if backend.cuda_available() else "cpu"))
+    except backend.DeviceError as error:  # unknown, or CUDA without CuPy or a GPU
+        raise SystemExit(f"{prog}: error: --device: {error}")
+    out = given.get("out", common_defaults["out"])
+    dropped = {"steps", "epochs"} if given.keys() & {"steps", "epochs"} else set()
+    saved = saved_run_config(out, prog) if args.resume else None
+    if saved is not None:
+        may_change = RESUMABLE | set(resumable)
+        clashes = [f"--{k.replace('_', '-')} {v} (checkpoint: {saved.get(k)})"
+                   for k, v in given.items() if k not in may_change and v != saved.get(k)]
+        if clashes:
+            raise SystemExit(f"{prog}: error: --resume continues the run in {out}, which used "
+                             f"other settings: {', '.join(clashes)}. Drop these flags, or start "
+                             f"a new run with another --out.")
+        defaults = saved
+    else:
+        if given.get("data") and all_of_data:
+            dropped.add("num_images")
+        device_defaults = gpu_defaults if device.startswith("cuda") else cpu_defaults
+        defaults = {**common_defaults, **(device_defaults or {})}
+    config = {**{k: v for k, v in defaults.items() if k not in dropped}, **given}
+    config.update(device=device, out=out)
+    return config
+
+
+def saved_run_config(out, prog):
+    """The settings saved in OUT/checkpoint.npz, or None (with a note) when there is none."""
+    path = os.path.join(out, CHECKPOINT)
+    if not os.path.exists(path):
+        print(f"--resume: no checkpoint in {out}, starting a new run")
+        return None
+    return read_checkpoint(path, prog, "--resume")["config"]
+
+
+def read_checkpoint(path, prog, flag):
+    """``minigan.load(path)`` for a command line: a failure is one line,
+    "PROG: error: FLAG: ...", naming the file."""
+    try:
+        return load(path)
+    except (OSError, ValueError) as error:  # missing, or not a minigan checkpoint
+        raise SystemExit(f"{prog}: error: {flag}: {error}")
+    except zipfile.BadZipFile as error:  # damaged on disk: its message lacks the path
+        raise SystemExit(f"{prog}: error: {flag}: {path} is damaged ({error})")
 
 
 @contextlib.contextmanager
@@ -93,7 +161,9 @@ def run_training(trainer, batches, steps, out, config, resume=False, callback=No
     summary dict (status "finished", "interrupted" or "diverged", step, message, ...).
 
     ``config`` (the run's settings) goes into config.json and every checkpoint; ``facts``
-    (e.g. how many images were found) into config.json only.
+    (e.g. how many images were found) into config.json only. ``sample_every`` and
+    ``checkpoint_every`` default to the config's (--sample-every, --checkpoint-every), else
+    to about 20 grids and 10 checkpoints a run.
     ``callback(trainer, log)``, if given, runs after every step (tests use it to interrupt).
     """
     os.makedirs(os.path.join(out, "samples"), exist_ok=True)
@@ -108,8 +178,8 @@ def run_training(trainer, batches, steps, out, config, resume=False, callback=No
         print(f"note: starting a new run; {checkpoint} will be replaced (--resume continues it)")
     write_json(os.path.join(out, "config.json"), {**config, "total_steps": steps,
                                                     **(facts or {})})
-    sample_every = sample_every or max(1, steps // 20)
-    checkpoint_every = checkpoint_every or max(1, steps // 10)
+    sample_every = sample_every or config.get("sample_every") or max(1, steps // 20)
+    checkpoint_every = checkpoint_every or config.get("checkpoint_every") or max(1, steps // 10)
 
     stream = _forever(batches)
     saved = {"step": trainer.step if os.path.exists(checkpoint) and resume else None}
