@@ -23,6 +23,7 @@ import numpy as np
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
 from minigan.data.toy import code_mode_agreement, mode_coverage  # noqa: E402
+from examples.toy_2d import DIVERGED  # noqa: E402
 
 COMMON = ["--steps", "6000"]
 MODES = "{modes}"  # replaced by the dataset's number of modes (8 or 25)
@@ -126,9 +127,17 @@ def run_one(config, dataset, seed, out, steps=None):
         # wall-clock time depends on who else is running, the CPU time much less.
         _, status, usage = os.wait4(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
+    times = {"seconds": time.time() - start, "cpu_seconds": usage.ru_utime + usage.ru_stime}
+    if process.returncode == DIVERGED:  # NaN or inf loss: no samples, a result all the same
+        results = [[config, dataset, seed, {"modes_covered": 0, "high_quality_fraction": 0.0,
+                                            "reverse_kl": float("inf"), "diverged": True,
+                                            **times}]]
+        with open(done, "w") as f:
+            json.dump(results, f)
+        print(*results[0], flush=True)
+        return results
     if process.returncode:
         raise subprocess.CalledProcessError(process.returncode, command)
-    times = {"seconds": time.time() - start, "cpu_seconds": usage.ru_utime + usage.ru_stime}
     rows = {config: samples}
     if "--drs" in CONFIGS[config]:  # the same run's points filtered by DRS: a row of its own
         rows[config + DRS] = samples.replace(".npy", "_drs.npy")
@@ -172,6 +181,9 @@ def table(results, seeds):
                 return f"{values.mean():{fmt}} ± {values.std():{fmt}}"
             cpu = stat("cpu_seconds", fmt=".0f") if all("cpu_seconds" in r for r in rows) else "–"
             label = config if len(rows) == len(seeds) else f"{config} ({len(rows)} of {len(seeds)} seeds)"
+            diverged = sum(r.get("diverged", False) for r in rows)
+            if diverged:  # counted as 0 modes, 0% and an infinite reverse KL
+                label += f" ({diverged} diverged)"
             lines.append(f"| {label} | {dataset} | {stat('modes_covered', fmt='.1f')} / {total} | "
                          f"{stat('high_quality_fraction', 100, '.1f')} | {stat('reverse_kl', fmt='.3f')} | "
                          f"{stat('seconds', fmt='.0f')} | {cpu} |")

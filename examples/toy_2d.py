@@ -26,6 +26,7 @@ from minigan.gan import (MLPGenerator, MLPDiscriminator, ReferenceBatch,  # noqa
                          ConditionalMLPGenerator, ConditionalMLPDiscriminator, OBJECTIVES,
                          rejection_sample, PackedDiscriminator, AutoencoderDiscriminator, QHead)
 from minigan.gan.remedies import REMEDIES, chosen_remedies  # noqa: E402
+from minigan.gan.trainer import NonFiniteLossError  # noqa: E402
 from minigan.gan.remedies import make_trainer as remedy_trainer  # noqa: E402
 from minigan.utils.cli import (checked, decay_rate, fraction, non_negative_float,  # noqa: E402
                                non_negative_int, positive_float, positive_int)
@@ -94,6 +95,9 @@ def parse_args(argv=None):
     p.add_argument("--eval-every", type=non_negative_int, default=0,
                    help="print the metrics every N steps (0: never)")
     return p.parse_args(argv)
+
+
+DIVERGED = 3  # the exit status of a run whose loss became NaN or infinite
 
 
 def codes_path(samples_out):
@@ -203,7 +207,11 @@ def main(argv=None):
                   f"{m['reverse_kl']:.3f} ({time.time() - start:.0f} s)", flush=True)
 
     start = time.time()
-    trainer.fit(batches(), args.steps, callbacks=[decay, report])
+    try:
+        trainer.fit(batches(), args.steps, callbacks=[decay, report])
+    except NonFiniteLossError as error:  # a result too: benchmarks/toy_modes.py counts it
+        print(error, flush=True)
+        raise SystemExit(DIVERGED)
     samples = trainer.sample().numpy() * scale
     np.save(args.samples_out, samples.astype(np.float32))
     metrics = mode_coverage(samples, args.dataset)
