@@ -149,3 +149,32 @@ def test_cats_dagan_resumes_bit_for_bit_and_reports_both_accuracies(tmp_path):
         assert 0.0 <= report[name] <= 1.0
     assert report["real_images"] == 18 and report["generated_images"] == 18
     assert report == summary["protocol"] | {"settings": report["settings"]}
+
+
+# -------------------------------------------------------- InfoGAN: does a code pick a class?
+def test_code_agreement_by_hand():
+    from minigan.metrics import code_agreement, normalized_mutual_information
+    # a perfect code: each value one class (two values may share one: still consistent)
+    assert code_agreement([0, 0, 1, 1, 2], [3, 3, 1, 1, 3]) == 1.0
+    assert normalized_mutual_information([0, 0, 1, 1], [5, 5, 2, 2]) == pytest.approx(1.0)
+    # code 0 -> classes 1, 1, 2 (majority 1: 2 of 3); code 1 -> 0, 2 (a tie: 1 of 2)
+    assert code_agreement([0, 0, 0, 1, 1], [1, 1, 2, 0, 2]) == pytest.approx(3 / 5)
+    # independent by construction: every code value sees each class equally often
+    codes, classes = np.repeat(np.arange(4), 6), np.tile(np.arange(3), 8)
+    assert code_agreement(codes, classes) == pytest.approx(1 / 3)
+    assert normalized_mutual_information(codes, classes) == pytest.approx(0.0, abs=1e-12)
+    # NMI by hand: code = class // 2 on 4 equally likely classes: I = log 2,
+    # H(code) = log 2, H(class) = log 4 -> I / mean = log 2 / (1.5 log 2) = 2/3
+    classes = np.arange(4).repeat(5)
+    assert normalized_mutual_information(classes // 2, classes) == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="length"):
+        code_agreement([0, 1], [0])
+
+
+def test_an_ignored_code_scores_near_chance():
+    from minigan.metrics import code_agreement, normalized_mutual_information
+    rng = np.random.default_rng(0)
+    codes, classes = rng.integers(0, 5, 20000), rng.integers(0, 9, 20000)
+    assert code_agreement(codes, classes) == pytest.approx(1 / 9, abs=0.02)
+    assert normalized_mutual_information(codes, classes) < 0.01
+    assert code_agreement(classes % 5, classes) > 0.3  # a code that follows the class
