@@ -178,3 +178,22 @@ def test_an_ignored_code_scores_near_chance():
     assert code_agreement(codes, classes) == pytest.approx(1 / 9, abs=0.02)
     assert normalized_mutual_information(codes, classes) < 0.01
     assert code_agreement(classes % 5, classes) > 0.3  # a code that follows the class
+
+
+def test_infogan_agreement_command(tmp_path):
+    """A one-step InfoGAN of cats_dcgan.py, judged by an (untrained) saved classifier: the
+    command runs end to end and reports numbers in range."""
+    from examples import cats_dcgan, cats_infogan_agreement
+    from minigan.metrics import CatAttributeClassifier, save_cat_classifier
+    run = tmp_path / "infogan"
+    cats_dcgan.main(["--device", "cpu", "--image-size", "8", "--ngf", "4", "--ndf", "4",
+                     "--nz", "8", "--num-images", "8", "--batch-size", "4", "--steps", "1",
+                     "--infogan", "3", "--out", str(run)])
+    minigan.manual_seed(0)
+    save_cat_classifier(CatAttributeClassifier(widths=(2, 2, 2, 2)), tmp_path / "judge.npz")
+    result = cats_infogan_agreement.main(["--checkpoint", str(run / "checkpoint.npz"),
+                                          "--classifier", str(tmp_path / "judge.npz"),
+                                          "--per-code", "5", "--json", str(tmp_path / "a.json")])
+    assert set(result["per_code"]) == {0, 1, 2}
+    assert result["chance"] <= result["agreement"] <= 1.0 and 0.0 <= result["nmi"] <= 1.0
+    assert json.loads((tmp_path / "a.json").read_text())["agreement"] == result["agreement"]
