@@ -126,6 +126,8 @@ def test_dagan_trains_two_steps(device):
     assert grid.shape == (12, 3, 8, 8) and grid.device == device
     assert np.array_equal(minigan.to_numpy(grid.data[:4]), minigan.to_numpy(trainer.sources.data))
     assert trainer.G.training
+    two = trainer.sample(trainer.sources[:2])  # fewer sources: the same noise, first columns
+    assert np.allclose(minigan.to_numpy(two.data[2:4]), minigan.to_numpy(grid.data[4:6]), atol=1e-6)
     more = trainer.augment(trainer.sources, per_image=3)
     assert more.shape == (12, 3, 8, 8) and more.device == device
 

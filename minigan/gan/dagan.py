@@ -92,9 +92,12 @@ class DAGANTrainer(GANTrainer):
         """A grid batch: a row of ``sources`` (the fixed ones by default) above rows of
         G's variations of them, each row one fixed noise draw per source."""
         sources = self.sources if sources is None else sources
-        n, rows = sources.shape[0], []
-        for v in range(self.num_variations):
-            noise = self.fixed_noise[(v * n) % self.fixed_noise.shape[0]:][:n]
+        n, width, rows = sources.shape[0], self.sources.shape[0], []
+        if n > width:
+            raise ValueError(f"DAGANTrainer.sample: at most {width} sources (num_sources), "
+                             f"got {n}")
+        for v in range(self.num_variations):  # row v: the fixed noise vectors v*width, ...
+            noise = self.fixed_noise[v * width:v * width + n]
             rows.append(super().sample(noise, labels=sources, use_ema=use_ema))
         return bands([sources] + rows, nrow=n)
 
