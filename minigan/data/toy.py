@@ -13,6 +13,7 @@ import math
 
 from .. import backend
 from ..backend import np
+from ..metrics.agreement import code_agreement
 
 TOY_DATASETS = ("ring", "grid")
 
@@ -87,7 +88,8 @@ def code_mode_agreement(samples, codes, name, threshold=3.0):
     mode most of its samples land on; the score is the share of high-quality samples that
     land on their code's majority mode. 1.0: every code value draws one mode only; about
     1/K when the code is ignored. (Two code values may share a majority mode: the score
-    measures how *consistent* a code is, `modes_covered` how many modes the codes reach.)"""
+    measures how *consistent* a code is, `modes_covered` how many modes the codes reach.)
+    The same measure as `minigan.metrics.code_agreement`, with the nearest mode as the class."""
     if hasattr(samples, "_is_tensor"):
         samples = samples.data
     samples = backend.to_numpy(samples).astype(np.float64)
@@ -99,7 +101,4 @@ def code_mode_agreement(samples, codes, name, threshold=3.0):
     distances = np.linalg.norm(samples[:, None, :] - modes[None, :, :], axis=2)
     nearest = distances.argmin(axis=1)
     good = distances[np.arange(len(samples)), nearest] < threshold * std
-    agree = 0
-    for code in np.unique(codes[good]):
-        agree += np.bincount(nearest[good & (codes == code)]).max()
-    return float(agree / good.sum()) if good.any() else 0.0
+    return code_agreement(codes[good], nearest[good]) if good.any() else 0.0

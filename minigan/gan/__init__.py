@@ -54,3 +54,5 @@ from .style_transfer import (gram_matrix, content_loss, style_loss, total_variat
                              RandomFeatures, transfer_style)
 from .srgan import SRGANTrainer
 from .vae import VAETrainer
+from .models import DAGANGenerator, DAGANDiscriminator
+from .dagan import DAGANTrainer

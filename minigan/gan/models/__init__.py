@@ -13,3 +13,4 @@ from .patchgan import PatchGANDiscriminator, receptive_field, patch_layers_for
 from .resnet import ResnetGenerator, ResnetBlock
 from .srgan import SRGANGenerator, ResidualBlock
 from .vae import VAE, VAEEncoder, reparameterize, kl_divergence, gaussian_nll, negative_elbo
+from .dagan import DAGANGenerator, DAGANDiscriminator

@@ -1,0 +1,109 @@
+"""Does an InfoGAN's categorical code discover the cats' fur colour? (docs/15_augmentation.md)
+
+    python examples/cats_dcgan.py --infogan 9 --out runs/infogan        # train (9 code values)
+    python examples/cats_classifier.py --image-size 32                   # the judge, if none yet
+    python examples/cats_infogan_agreement.py --checkpoint runs/infogan/checkpoint.npz
+
+For each value k of the categorical code, ``--per-code`` images are drawn with the code fixed
+to k (and z and the continuous codes at random); the cat classifier names each image's fur
+colour. Reported (and written to ``--json``):
+
+    agreement   the share of images whose fur is their code value's majority fur
+                (`minigan.metrics.code_agreement`); chance (a code G ignores): about the
+                share of the commonest fur among the samples, e.g. 1/9 for uniform colours
+    nmi         normalised mutual information between code and fur (0: independent)
+    per code    each value's majority fur and its share
+
+The classifier must be trained at the checkpoint's image size
+(``examples/cats_classifier.py --image-size``). InfoGAN learns *some* factor with its code:
+pose or pattern may win over colour, which this measure would show as a low agreement.
+"""
+import argparse
+import json
+import os
+import sys
+
+import minigan
+from minigan.backend import DeviceError, np, parse_device
+from minigan.data.cats import CAT_ATTRIBUTES
+from minigan.gan import sample_codes
+from minigan.metrics import code_agreement, load_cat_classifier, normalized_mutual_information
+from minigan.utils.cli import non_negative_int, positive_int
+from minigan.utils.io import atomic_open
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from examples.sample import load_generator  # noqa: E402  (rebuilds G from the checkpoint)
+
+ATTRIBUTE = "fur"
+PROG = os.path.basename(__file__)
+
+
+def classes_per_code(G, config, classifier, per_code=200, seed=0, device="cpu", chunk=256):
+    """(codes, fur classes): ``per_code`` images for each code value, classified."""
+    k, c = config["infogan"], config["infogan_continuous"]
+    rng = np.random.default_rng(seed)
+    codes = np.repeat(np.arange(k), per_code)
+    z = rng.standard_normal((len(codes), config["nz"]))
+    continuous = sample_codes(len(codes), k, c, "float64", generator=rng)[1].numpy()[:, k:]
+    inputs = np.concatenate([z, np.eye(k)[codes], continuous], axis=1)
+    classes = []
+    with minigan.no_grad():
+        for i in range(0, len(codes), chunk):
+            images = G(minigan.tensor(inputs[i:i + chunk], dtype="float32", device=device))
+            logits = classifier(images)[ATTRIBUTE]
+            classes.append(minigan.to_numpy(logits.data).argmax(1))
+    return codes, np.concatenate(classes)
+
+
+def report(codes, classes):
+    names = CAT_ATTRIBUTES[ATTRIBUTE]
+    per_code = {}
+    for code in np.unique(codes):
+        counts = np.bincount(classes[codes == code], minlength=len(names))
+        per_code[int(code)] = {"majority": names[int(counts.argmax())],
+                               "share": float(counts.max() / counts.sum())}
+    return {"agreement": code_agreement(codes, classes),
+            "nmi": normalized_mutual_information(codes, classes),
+            "chance": float(np.bincount(classes).max() / len(classes)),
+            "per_code": per_code}
+
+
+def main(argv=None, classifier=None):
+    p = argparse.ArgumentParser(description="Agreement of an InfoGAN code with fur colour.")
+    p.add_argument("--checkpoint", required=True, help="a cats_dcgan.py --infogan checkpoint")
+    p.add_argument("--classifier", default="runs/cats_classifier/classifier.npz",
+                   help="written by examples/cats_classifier.py at the same image size")
+    p.add_argument("--per-code", type=positive_int, default=200, help="images per code value")
+    p.add_argument("--ema", action="store_true", help="use the EMA weights")
+    p.add_argument("--seed", type=non_negative_int, default=0)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--json", help="also write the report to this file")
+    args = p.parse_args(argv)
+    try:
+        parse_device(args.device)
+    except DeviceError as error:
+        p.error(f"argument --device: {error}")
+    G, config = load_generator(args.checkpoint, args.ema, args.device)
+    if not config.get("infogan"):
+        p.error(f"argument --checkpoint: {args.checkpoint} is not an InfoGAN run (--infogan K)")
+    if classifier is None:
+        if not os.path.exists(args.classifier):
+            p.error(f"argument --classifier: {args.classifier} not found: train one with "
+                    f"examples/cats_classifier.py --image-size {config['image_size']}")
+        classifier = load_cat_classifier(args.classifier, args.device)
+    codes, classes = classes_per_code(G, config, classifier.eval(), args.per_code, args.seed,
+                                      args.device)
+    result = report(codes, classes)
+    for code, row in result["per_code"].items():
+        print(f"code {code}: {100 * row['share']:5.1f}% {row['majority']}")
+    print(f"agreement with fur colour: {100 * result['agreement']:.1f}% (chance about "
+          f"{100 * result['chance']:.1f}%), normalised mutual information {result['nmi']:.3f}")
+    if args.json:
+        with atomic_open(args.json, "w") as f:
+            json.dump(result, f, indent=2)
+            f.write("\n")
+    return result
+
+
+if __name__ == "__main__":
+    main()
