@@ -34,7 +34,7 @@ from minigan.backend import np
 from minigan.data import ImageBatches, procedural_cats
 from minigan.data.cats import CAT_ATTRIBUTES
 from minigan.gan import DAGANDiscriminator, DAGANGenerator, DAGANTrainer, dcgan_init
-from minigan.gan.loop import EXIT_CODES, run_training
+from minigan.gan.loop import EXIT_CODES, resolve_run_config, run_training
 from minigan.metrics import CatAttributeClassifier
 from minigan.ops import cross_entropy
 from minigan.utils.cli import checked, fraction, non_negative_int, positive_float, positive_int
@@ -42,7 +42,6 @@ from minigan.utils.images import to_uint8_images
 from minigan.utils.io import atomic_open
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from examples.cats_pix2pix import resolve_config  # noqa: E402  (flags, defaults, --resume)
 
 # CPU: 16x16 cats (fur colour needs no more), 4,000 DAGAN steps of batch 16 at 0.05 s and two
 # classifiers of 600 steps of batch 32 at 0.04 s (200 of each timed on one busy core): about 5 minutes
@@ -63,7 +62,7 @@ image_size_type = checked(int, lambda n: n >= 8 and n & (n - 1) == 0,
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description="DAGAN on few labelled cats, with the paper's "
                                             "classifier test (docs/15_augmentation.md).")
-    # Every default is None here, so `resolve_config` can tell what was typed.
+    # Every default is None here, so `resolve_run_config` can tell what was typed.
     p.add_argument("--device", help="cpu or cuda (default: cuda when CuPy sees a GPU)")
     p.add_argument("--image-size", type=image_size_type, help="16 on cpu, 32 on cuda")
     p.add_argument("--per-class", type=positive_int, help="labelled cats per fur colour (5)")
@@ -189,7 +188,7 @@ def protocol(config, trainer, images, labels):
 
 def main(argv=None, callback=None):
     args = parse_args(argv)
-    config = resolve_config(args, CPU_DEFAULTS, GPU_DEFAULTS, COMMON_DEFAULTS, prog=PROG)
+    config = resolve_run_config(args, PROG, COMMON_DEFAULTS, CPU_DEFAULTS, GPU_DEFAULTS)
     images, labels = few_labelled_cats(config["per_class"], config["image_size"])
     trainer, batches = build(config, images, labels)
     print(f"DAGAN on {len(images)} procedural cats ({config['per_class']} per fur colour, "
@@ -197,8 +196,6 @@ def main(argv=None, callback=None):
           f"{config['steps']} steps of batch {config['batch_size']} -> {config['out']}")
     summary = run_training(trainer, batches, config["steps"], config["out"], config,
                            resume=args.resume, callback=callback, title="DAGAN",
-                           sample_every=config.get("sample_every"),
-                           checkpoint_every=config.get("checkpoint_every"),
                            images_per_step=config["batch_size"])
     print(summary["message"] or summary["status"])
     if summary["status"] == "finished":
