@@ -16,8 +16,8 @@ they keep giving gradient to fakes that D already classifies correctly and train
 stably. D is trained on fakes from `ImagePool`, a history of the last 50 generated images.
 The derivations: ``docs/14_image_to_image.md``.
 """
-from .. import backend, kernels
-from ..autograd import Tensor, no_grad
+from .. import kernels
+from ..autograd import no_grad
 from ..ops import cat, l1_loss, mean
 from .image_pool import ImagePool
 from .objectives import lsgan_d_loss
@@ -72,9 +72,6 @@ class CycleGANTrainer(GANTrainer):
         self.step = 0
         self.history = []
         self._batches, self._iterator = None, None
-
-    def _as_tensor(self, x):
-        return x if isinstance(x, Tensor) else Tensor(backend.to_device(x, self.device, self.dtype))
 
     def networks(self):
         return {"G_AB": self.G_AB, "G_BA": self.G_BA, "D_A": self.D_A, "D_B": self.D_B}

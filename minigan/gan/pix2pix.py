@@ -18,8 +18,8 @@ checkpoint saves. `sample` runs G in eval mode (no dropout, running batch-norm s
 so drawing a progress grid changes nothing in training; the paper instead keeps dropout and
 batch statistics at test time. See ``docs/14_image_to_image.md``.
 """
-from .. import backend, kernels
-from ..autograd import Tensor, no_grad
+from .. import kernels
+from ..autograd import no_grad
 from ..ops import cat, l1_loss
 from .objectives import get_objective, nonsaturating_g_loss
 from .trainer import GANTrainer, _frozen
@@ -70,9 +70,6 @@ class Pix2PixTrainer(GANTrainer):
         self.step = 0
         self.history = []
         self._batches, self._iterator = None, None
-
-    def _as_tensor(self, x):
-        return x if isinstance(x, Tensor) else Tensor(backend.to_device(x, self.device, self.dtype))
 
     def networks(self):
         return {"generator": self.G, "discriminator": self.D}

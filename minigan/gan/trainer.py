@@ -131,11 +131,14 @@ class GANTrainer:
         """z ~ N(0, I) of shape (n, nz), from the trainer's generator."""
         return randn(n, self.nz, dtype=self.dtype, device=self.device, generator=self.rng)
 
+    def _as_tensor(self, x):
+        """x as a Tensor of the trainer's device and dtype (a host array is copied over)."""
+        return x if isinstance(x, Tensor) else Tensor(backend.to_device(x, self.device, self.dtype))
+
     def _as_batch(self, batch):
         """A batch is ``x`` or ``(x, labels)``; x may be a Tensor or a host array."""
         x, labels = batch if isinstance(batch, (tuple, list)) else (batch, None)
-        if not isinstance(x, Tensor):
-            x = Tensor(backend.to_device(x, self.device, self.dtype))
+        x = self._as_tensor(x)
         if self.num_classes and labels is None:
             raise ValueError("GANTrainer: a conditional GAN (num_classes set) needs "
                              "(x, labels) batches")
