@@ -15,7 +15,7 @@ from hypothesis import given, strategies as st
 
 import minigan as mg
 from minigan import backend
-from minigan.kernels import chunked, fast, reference, resample
+from minigan.kernels import chunked, fast, normalize, reference, resample
 from strategies import arrays
 from test_conv import conv_cases, phase_cases
 
@@ -159,8 +159,10 @@ def test_batch_norm_forward_and_backward(device, threads, data):
 
 # ------------------------------------------- layer, group and instance norm (Normalize)
 @pytest.mark.parametrize("threads", THREADS)
+@pytest.mark.parametrize("block", [normalize.BLOCK, 1])  # 1: every sample a block of its own
 @given(data=st.data())
-def test_normalize_forward_and_backward(device, threads, data):
+def test_normalize_forward_and_backward(device, threads, block, data, monkeypatch):
+    monkeypatch.setattr(normalize, "BLOCK", block)
     shape, axes = data.draw(st.sampled_from([((3, 4, 5, 2), (2, 3)), ((4, 6), (1,)),
                                              ((2, 3, 4), (1, 2)), ((5, 2, 3), (0, 2)),
                                              ((2, 2, 3, 4), (1, 2, 3))]))

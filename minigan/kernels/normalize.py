@@ -61,6 +61,14 @@ def _falls_back(x, axes):
     return backend.device_of(x) != "cpu" or not trailing or 0 in axes or x.size == 0
 
 
+def _per_element(x, weight, axes):
+    """True when the weight has one entry per normalised value and is shared by the rest
+    (layer norm): a statistic's row then meets the whole weight, and sums of products
+    with it are matrix-vector products."""
+    first = x.ndim - len(axes)
+    return weight.shape[first:] == x.shape[first:] and weight.size == math.prod(x.shape[first:])
+
+
 def normalize(x, weight, bias, axes, eps):
     if _falls_back(x, axes):
         return reference.normalize(x, weight, bias, axes, eps)
@@ -68,12 +76,18 @@ def normalize(x, weight, bias, axes, eps):
     m, first = math.prod(x.shape[i] for i in axes), x.ndim - len(axes)
     y = xp.empty(x.shape, x.dtype)
     mean, var = (xp.empty(x.shape[:first] + (1,) * len(axes), x.dtype) for _ in range(2))
+    # Per element, weight / sqrt(var) would be a full-size temporary: scale in two passes.
+    per_element = _per_element(x, weight, axes)
 
     def work(k, i):
         xp.divide(_sums(x[i], None, first), m, out=mean[i])
         xp.subtract(x[i], mean[i], out=y[i])         # y = x - mu, and its sum of squares
         xp.divide(_sums(y[i], y[i], first), m, out=var[i])
-        y[i] *= weight / xp.sqrt(var[i] + eps)        # y = (x - mu) inv_std weight + bias
+        if per_element:                               # y = (x - mu) inv_std weight + bias
+            y[i] *= 1.0 / xp.sqrt(var[i] + eps)
+            y[i] *= weight
+        else:
+            y[i] *= weight / xp.sqrt(var[i] + eps)
         y[i] += bias
     _on_blocks(work, _blocks(x), 6, x)
     return y, mean, var
@@ -82,6 +96,8 @@ def normalize(x, weight, bias, axes, eps):
 def normalize_backward(x, weight, gy, mean, var, eps, axes):
     if _falls_back(x, axes):
         return reference.normalize_backward(x, weight, gy, mean, var, eps, axes)
+    if _per_element(x, weight, axes):
+        return _per_element_backward(x, weight, gy, mean, var, eps, axes)
     xp = backend.get_array_module(x)
     m, first = math.prod(x.shape[i] for i in axes), x.ndim - len(axes)
     # Sums over the normalised axes after the last one along which the weight varies keep
@@ -112,3 +128,40 @@ def normalize_backward(x, weight, gy, mean, var, eps, axes):
         dx[i] += gy[i] * (s * weight)
     _on_blocks(work, blocks, 10, x)
     return dx, parts[0].sum(axis=0), parts[1].sum(axis=0)
+
+
+def _per_element_backward(x, weight, gy, mean, var, eps, axes):
+    """`normalize_backward` for a weight per normalised value (layer norm). Each block is
+    a matrix of rows (one statistic each) by the m normalised values, and every sum the
+    gradients need is a matrix-vector product over it:
+        sum(g x) = (dy x) w,   sum(g) = dy w          (per row, g = dy w)
+        dweight = inv_std (dy x) - (mu inv_std) dy,   dbias = 1 dy   (over the rows)
+    so the backward reads dy and x a few times and writes one product and dx."""
+    xp = backend.get_array_module(x)
+    m, first = math.prod(x.shape[i] for i in axes), x.ndim - len(axes)
+    rows = math.prod(x.shape[:first])
+    xr, gr = x.reshape(rows, m), gy.reshape(rows, m)
+    w = weight.reshape(m)
+    s, mu = (1.0 / xp.sqrt(var + eps)).reshape(rows), mean.reshape(rows)
+    dx, blocks = xp.empty((rows, m), x.dtype), _blocks(x.reshape((rows,) + x.shape[first:]))
+    parts = xp.empty((len(blocks), 2, m), dtype=dx.dtype)
+
+    def work(k, i):
+        gx = gr[i] * xr[i]                                  # dy x
+        sum_gy_xc = gx @ w - mu[i] * (gr[i] @ w)            # sum(g (x - mu))
+        sum_g = gr[i] @ w
+        parts[k, 0] = s[i] @ gx
+        parts[k, 0] -= (mu[i] * s[i]) @ gr[i]               # sum(dy xhat)
+        parts[k, 1] = gr[i].sum(axis=0)                     # sum(dy)
+        # dx = x a + b + dy inv_std w, a and b per row as in `normalize_backward`
+        a = (s[i] ** 3) * sum_gy_xc * (-1.0 / m)
+        b = -mu[i] * a - s[i] * sum_g * (1.0 / m)
+        xp.multiply(xr[i], a[:, None], out=gx)
+        gx += b[:, None]
+        xp.multiply(gr[i], w, out=dx[i])
+        dx[i] *= s[i][:, None]
+        dx[i] += gx
+    _on_blocks(work, blocks, 10, x)
+    shape = weight.shape
+    return (dx.reshape(x.shape), parts[:, 0].sum(axis=0).reshape(shape),
+            parts[:, 1].sum(axis=0).reshape(shape))
