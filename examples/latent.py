@@ -7,6 +7,7 @@ and of examples/cats_gan.py --arch NAME (see docs/12_stylegan.md):
     python examples/latent.py arithmetic  --checkpoint runs/cats/checkpoint.npz --seed 3 \\
                                           --a 4,9,17 --b 2,11,30 --c 5,6,40
     python examples/latent.py truncation  --checkpoint runs/cats/checkpoint.npz
+    python examples/latent.py truncation  --checkpoint runs/cats_biggan_fur/checkpoint.npz --ema
     python examples/latent.py mixing      --checkpoint runs/stylegan/checkpoint.npz
 
 - interpolate: each row walks from one random z to another, along a straight line or a
@@ -20,6 +21,11 @@ and of examples/cats_gan.py --arch NAME (see docs/12_stylegan.md):
   other generators: z drawn from a normal truncated to |z_i| <= t (BigGAN's form).
 - mixing (StyleGAN only): a grid per crossover range (coarse 4-8 px, middle, fine = the
   full resolution); cell (i, j) is source A_i with the styles of that range from source B_j.
+
+A class-conditional G(z, y) (cats_gan.py --arch biggan --conditional ATTRIBUTE) draws every
+sample in class ``--label K``; without it, interpolate and truncation show one row per class
+(row r: class r; --rows defaults to the number of classes) and numbered and arithmetic use
+class 0, so that the z's of one concept are compared within one class.
 """
 import argparse
 import importlib
@@ -69,23 +75,49 @@ def load_generator(path, ema=False, device="cpu"):
         fail(f"{path} holds a --arch {arch} run, which this version cannot load yet "
              f"(no examples/{module.replace('.', '/')}.py)")
     trainer = spec.build_trainer({**config, "device": device})
-    if getattr(trainer, "num_classes", None):
-        fail(f"--arch {arch} has a class-conditional generator, G(z, y): the latent tools "
-             f"do not support class labels yet")
     trainer.load_state_dict(state)
     G = trainer.ema.module if ema else trainer.G
     return G.eval(), config
 
 
-def decode(G, z, **options):
-    """Images G(z) for host latent vectors z (n, nz), without a graph."""
+def decode(G, z, labels=None, **options):
+    """Images G(z) (or G(z, labels) for host class indices ``labels`` (n,)) for host latent
+    vectors z (n, nz), without a graph."""
     first = next(G.parameters())
+    z = minigan.tensor(z, dtype=first.dtype, device=first.device)
     with minigan.no_grad():
-        return G(minigan.tensor(z, dtype=first.dtype, device=first.device), **options)
+        if labels is None:
+            return G(z, **options)
+        return G(z, minigan.tensor(labels, device=first.device), **options)
 
 
 def is_stylegan(G):
     return hasattr(G, "mapping") and hasattr(G, "synthesis")
+
+
+def num_classes(G):
+    """The classes of a class-conditional G(z, y); 0 for G(z) (a one-class BigGAN included)."""
+    classes = getattr(G, "num_classes", 1)
+    return classes if classes > 1 else 0
+
+
+def class_labels(G, args, rows, per_row, one_class=False):
+    """Labels of ``rows`` rows of ``per_row`` samples for a conditional G: all of class
+    --label if given (else class 0 with ``one_class``), otherwise row r of class r (modulo
+    the number of classes). None for an unconditional G."""
+    classes = num_classes(G)
+    if not classes:
+        return None
+    if args.label is not None or one_class:
+        return np.full(rows * per_row, args.label or 0)
+    return np.repeat(np.arange(rows) % classes, per_row)
+
+
+def row_count(G, args, default):
+    """--rows, or one row per class for a conditional G without --label, or ``default``."""
+    if args.rows:
+        return args.rows
+    return num_classes(G) if num_classes(G) and args.label is None else default
 
 
 # ----------------------------------------------------------------------------------- tools
@@ -160,15 +192,18 @@ def mixed_styles(ws_a, ws_b, first, end):
 
 # ------------------------------------------------------------------------------- commands
 def run_interpolate(G, config, args):
-    z = interpolation_latents(G.nz, args.rows, args.columns, args.seed, args.mode)
-    save_image(decode(G, z), args.out, nrow=args.columns)
-    return {"z": z}
+    n_rows = row_count(G, args, 6)
+    z = interpolation_latents(G.nz, n_rows, args.columns, args.seed, args.mode)
+    labels = class_labels(G, args, n_rows, args.columns)
+    save_image(decode(G, z, labels), args.out, nrow=args.columns)
+    return {"z": z, "labels": labels}
 
 
 def run_numbered(G, config, args):
     z = numbered_latents(G.nz, args.n, args.seed)
-    save_numbered_grid(decode(G, z), args.out, args.nrow)
-    return {"z": z}
+    labels = class_labels(G, args, 1, args.n, one_class=True)
+    save_numbered_grid(decode(G, z, labels), args.out, args.nrow)
+    return {"z": z, "labels": labels}
 
 
 def run_arithmetic(G, config, args):
@@ -188,24 +223,28 @@ def run_arithmetic(G, config, args):
     for name, chosen in zip("abc", concepts):
         rows += [z[i] for i in chosen] + [means[name]]
     latents = np.stack(rows + [result] + list(variants))
-    images = decode(G, latents)
+    labels = class_labels(G, args, 1, len(latents), one_class=True)  # numbered's class
+    images = decode(G, latents, labels)
     save_image(images, args.out, nrow=k + 1)
-    return {"z": z, "means": means, "result": result, "latents": latents, "images": images}
+    return {"z": z, "means": means, "result": result, "latents": latents, "images": images,
+            "labels": labels}
 
 
 def run_truncation(G, config, args):
-    z = np.random.default_rng(args.seed).standard_normal((args.rows, G.nz))
+    n_rows = row_count(G, args, 8)
+    z = np.random.default_rng(args.seed).standard_normal((n_rows, G.nz))
     if is_stylegan(G):  # columns: psi
         images = [decode(G, z, truncation_psi=psi) for psi in args.psi]
         batch = np.stack([minigan.backend.to_numpy(x.data) for x in images], axis=1)
-        values = args.psi
+        values, labels = args.psi, None
     else:  # columns: the truncation threshold t
         values = args.threshold
         latents = np.stack([truncated_normal(z, t, args.seed) for t in values], axis=1)
-        batch = minigan.backend.to_numpy(decode(G, latents.reshape(-1, z.shape[1])).data)
+        labels = class_labels(G, args, n_rows, len(values))
+        batch = minigan.backend.to_numpy(decode(G, latents.reshape(-1, z.shape[1]), labels).data)
     batch = batch.reshape((-1,) + batch.shape[-3:])
     save_image(batch, args.out, nrow=len(values))
-    return {"z": z, "values": list(values), "images": batch}
+    return {"z": z, "values": list(values), "images": batch, "labels": labels}
 
 
 def run_mixing(G, config, args):
@@ -270,11 +309,14 @@ def parse_args(argv=None):
         c.add_argument("--seed", type=non_negative_int, default=0, help="seeds the latents")
         c.add_argument("--device", default="cpu")
         c.add_argument("--out", default=out, help=f"image file ({out})")
+        c.add_argument("--label", type=non_negative_int,
+                       help="a class-conditional G: every sample of this class (default: "
+                            "interpolate and truncation one row per class, else class 0)")
         return c
 
     c = command("interpolate", "walks between random latent points", "interpolation.png")
     c.add_argument("--mode", choices=["linear", "slerp"], default="slerp")
-    c.add_argument("--rows", type=positive_int, default=6)
+    c.add_argument("--rows", type=positive_int, help="(6; a conditional G: one per class)")
     c.add_argument("--columns", type=positive_int, default=10)
     c = command("numbered", "a numbered grid to choose samples from", "numbered.png")
     c.add_argument("--n", type=positive_int, default=64)
@@ -285,7 +327,7 @@ def parse_args(argv=None):
         c.add_argument(f"--{name}", type=indices, required=True, help="sample numbers, e.g. 4,9,17")
     c.add_argument("--noise", type=float, default=0.25, help="uniform noise on the result")
     c = command("truncation", "the truncation trick, one column per strength", "truncation.png")
-    c.add_argument("--rows", type=positive_int, default=8)
+    c.add_argument("--rows", type=positive_int, help="(8; a conditional G: one per class)")
     c.add_argument("--psi", type=floats, default=[1.0, 0.75, 0.5, 0.25, 0.0],
                    help="StyleGAN: w_avg + psi (w - w_avg), one column each")
     c.add_argument("--threshold", type=floats, default=[4.0, 2.0, 1.0, 0.5],
@@ -306,6 +348,12 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     G, config = load_generator(args.checkpoint, args.ema, args.device)
+    classes = num_classes(G)
+    if args.label is not None and not 0 <= args.label < classes:
+        fail(f"--label {args.label}: " + (f"the generator has {classes} classes (0 to "
+                                           f"{classes - 1}, the order of config.json's "
+                                           f"\"classes\")" if classes else
+                                           "the generator is not class-conditional"))
     result = COMMANDS[args.command](G, config, args)
     print(f"{args.command}: wrote " + (", ".join(r["path"] for r in result.values())
                                        if args.command == "mixing" else args.out))
