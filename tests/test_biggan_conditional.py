@@ -43,7 +43,7 @@ def straight(tmp_path_factory):
     out = tmp_path_factory.mktemp("straight")
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(minigan.utils.plots, "plot_losses", lambda *args, **kwargs: None)
-        summary = run(out, *RUN, "--steps", "4", "--fid-images", "3")
+        summary = run(out, *RUN, "--steps", "4", "--fid-images", "3", "--truncation", "1.5")
     assert summary["status"] == "finished" and summary["step"] == 4
     return out
 
