@@ -13,8 +13,9 @@ and the gradients it leaves in D and G; `check_step`). An architecture whose twi
 them is not timed. Then one full step (D update, G update, EMA) is timed alternately
 minigan / PyTorch in one process, as dcgan_step.py does (timing.py's `clock`), and the table
 gives the median seconds per step and the median of the per-pair ratios. What a timed step
-leaves out is in the notes column (ProGAN's growing, StyleGAN's lazy R1). Speed is measured
-here, never asserted in tests.
+leaves out is in the notes column (ProGAN's growing; StyleGAN's lazy R1, which runs on one
+step in 16, is the row "stylegan-r1": that step). Speed is measured here, never asserted in
+tests.
 """
 import argparse
 import os
@@ -31,9 +32,12 @@ from examples.cats_gan import ARCHS, COMMON_DEFAULTS  # noqa: E402
 from timing import clock  # noqa: E402  (benchmarks/timing.py)
 import torch_twins  # noqa: E402
 
-# What is left out of a timed step, per architecture (said in the table's notes).
+# Rows that time a variant of an architecture's step: row name -> architecture.
+VARIANTS = {"stylegan-r1": "stylegan"}
+# What a timed step leaves out or is, per row (the table's notes).
 NOTES = {"progan": "final 32x32 stage, alpha 1 (growing not timed)",
-         "stylegan": "lazy R1 (1 step in 16) not timed; path length off (its default)"}
+         "stylegan": "without lazy R1 (see stylegan-r1); path length off (its default)",
+         "stylegan-r1": "the step that runs lazy R1 (1 step in 16, weight 16 x r1_gamma)"}
 
 # The largest differences (relative to the largest value) that rounding explains: D(G(z))
 # in float32, one step in float64.
@@ -84,9 +88,10 @@ class Draws:
         return torch.from_numpy(mg.rand(*shape, dtype=dtype, generator=self.rng).numpy())
 
 
-def minigan_trainer(arch, batch, dtype="float32"):
-    """examples/cats_gan.py's trainer for ``arch`` at its defaults, 32x32 (its models in
-    ``dtype``)."""
+def minigan_trainer(row, batch, dtype="float32"):
+    """examples/cats_gan.py's trainer for the architecture of ``row`` at its defaults, 32x32
+    (its models in ``dtype``)."""
+    arch = VARIANTS.get(row, row)
     config = {**COMMON_DEFAULTS, **ARCHS[arch].DEFAULTS, "arch": arch, "device": "cpu",
               "batch_size": batch, "image_size": 32, "out": None}
     trainer = ARCHS[arch].build_trainer(config)
@@ -95,8 +100,10 @@ def minigan_trainer(arch, batch, dtype="float32"):
             trainer.grow()
         trainer._set_alpha(1.0)
         trainer.step = 10 ** 9
-    if arch == "stylegan":
+    if row == "stylegan":  # R1 runs on one step in 16: timed apart, as "stylegan-r1"
         trainer.r1_gamma = 0.0
+    if row == "stylegan-r1":  # that step, every step
+        trainer.r1_gamma, trainer.r1_interval = trainer.r1_gamma * trainer.r1_interval, 1
     if dtype != "float32":  # cats_gan.py trains in float32; the check runs in float64 too
         for net in (trainer.G, trainer.D) + ((trainer.ema.module,) if trainer.ema else ()):
             net.to(dtype=dtype)
@@ -115,8 +122,9 @@ def torch_step(arch, trainer, loss, G, D, real, draws):
     D update on real and G(z).detach() (with the penalties the trainer adds), then the G
     update through a frozen D, then the EMA. The order of D's calls is the trainer's, so
     spectral norm's power iterations run in the same sequence."""
-    if trainer.n_critic != 1:
-        raise NotImplementedError("torch_step: n_critic 1 only (every arch's default)")
+    if trainer.n_critic != 1 or (trainer.r1_gamma and trainer.r1_interval != 1):
+        raise NotImplementedError("torch_step: n_critic 1 (every arch's default), R1 on every "
+                                  "step or none")
     opt_g = torch.optim.Adam(G.parameters(), **_adam(trainer.g_optimizer))
     opt_d = torch.optim.Adam(D.parameters(), **_adam(trainer.d_optimizer))
     d_loss, g_loss = LOSSES[loss]
@@ -154,6 +162,10 @@ def torch_step(arch, trainer, loss, G, D, real, draws):
             g, = torch.autograd.grad(D(mixed).sum(), mixed, create_graph=True)
             norm = torch.sqrt((g * g).sum((1, 2, 3)) + 1e-12)
             loss_d = loss_d + trainer.gp_weight * ((norm - 1.0) ** 2).mean()
+        if trainer.r1_gamma:
+            leaf = x.detach().requires_grad_(True)
+            g, = torch.autograd.grad(D(leaf).sum(), leaf, create_graph=True)
+            loss_d = loss_d + trainer.r1_gamma / 2.0 * (g * g).sum((1, 2, 3)).mean()
         value_d = loss_d.item()
         loss_d.backward()
         opt_d.step()
@@ -205,7 +217,7 @@ def same_gradients(net, twin):
                           np.concatenate([b.numpy().ravel() for _, b in pairs]))
 
 
-def check_step(arch, batch):
+def check_step(row, batch):
     """The largest relative difference between one training step of minigan's trainer and of
     the twins, from the same weights, batch and random draws: its two losses and the
     gradients it leaves in D (from the D loss) and G (from the G loss). In float64, where
@@ -214,23 +226,24 @@ def check_step(arch, batch):
     rate 0, so that D's update leaves D as it was and both G steps differentiate the same D
     (Adam's first step is lr * sign(gradient), and a few gradients are zero up to rounding,
     such as that of D's last bias under the relativistic loss)."""
-    trainer, config = minigan_trainer(arch, batch, "float64")
+    trainer, config = minigan_trainer(row, batch, "float64")
     G, D = (torch_twins.twin(net, torch.float64) for net in (trainer.G, trainer.D))
     for group in trainer.g_optimizer.param_groups + trainer.d_optimizer.param_groups:
         group["lr"] = 0.0
     real = np.random.default_rng(1).uniform(-1, 1, (batch, 3, 32, 32))
-    step = torch_step(arch, trainer, config["loss"], G, D, torch.from_numpy(real),
+    step = torch_step(config["arch"], trainer, config["loss"], G, D, torch.from_numpy(real),
                       Draws("float64", trainer))
     log = trainer.train_step(lambda: mg.tensor(real))
     return max(relative_error([log["loss_D"], log["loss_G"]], step()),
                same_gradients(trainer.D, D), same_gradients(trainer.G, G))
 
 
-def prepare(arch, batch):
+def prepare(row, batch):
     """(minigan step, torch step, parameter count, D(G(z)) difference, step difference)."""
-    step_error = check_step(arch, batch)
+    step_error = check_step(row, batch)
     draws = Draws()  # PyTorch's own random numbers from here on
-    trainer, config = minigan_trainer(arch, batch)
+    trainer, config = minigan_trainer(row, batch)
+    arch = config["arch"]
     G, D = torch_twins.twin(trainer.G), torch_twins.twin(trainer.D)
     count = sum(p.data.size for p in trainer.G.parameters()) + \
         sum(p.data.size for p in trainer.D.parameters())
@@ -251,7 +264,9 @@ def prepare(arch, batch):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--archs", nargs="+", default=list(ARCHS), choices=list(ARCHS))
+    rows = list(ARCHS) + list(VARIANTS)
+    parser.add_argument("--archs", nargs="+", default=rows, choices=rows, metavar="ARCH",
+                        help=f"rows to time (default: all of {', '.join(rows)})")
     parser.add_argument("--batch", type=int, default=COMMON_DEFAULTS["batch_size"],
                         help="batch size (default: cats_gan.py's, 64)")
     parser.add_argument("--repeats", type=int, default=10, help="timed pairs per architecture")
@@ -265,12 +280,12 @@ def main():
           f"torch {torch.__version__} ({torch.get_num_threads()} threads)", flush=True)
     print("\n| arch | params G+D | D(G(z)) diff | one step diff (float64) | minigan s/step | "
           "torch s/step | ratio | notes |\n|---|---|---|---|---|---|---|---|", flush=True)
-    for arch in args.archs:
+    for row in args.archs:
         try:
-            ours, theirs, count, forward_error, step_error = prepare(arch, args.batch)
+            ours, theirs, count, forward_error, step_error = prepare(row, args.batch)
         except (NotImplementedError, AssertionError) as error:
             kind = "no twin yet" if isinstance(error, NotImplementedError) else "CHECK FAILED"
-            print(f"| {arch} | | | | | | | {kind}: {error} |", flush=True)
+            print(f"| {row} | | | | | | | {kind}: {error} |", flush=True)
             continue
         for _ in range(args.warmup):
             ours()
@@ -280,9 +295,9 @@ def main():
             times_ours.append(clock(ours, args.pause, args.lead_in))
             times_theirs.append(clock(theirs, args.pause, args.lead_in))
             ratios.append(times_ours[-1] / times_theirs[-1])
-        print(f"| {arch} | {count:,} | {forward_error:.1e} | {step_error:.1e} | "
+        print(f"| {row} | {count:,} | {forward_error:.1e} | {step_error:.1e} | "
               f"{statistics.median(times_ours):.3f} | {statistics.median(times_theirs):.3f} | "
-              f"**{statistics.median(ratios):.2f}** | {NOTES.get(arch, '')} |", flush=True)
+              f"**{statistics.median(ratios):.2f}** | {NOTES.get(row, '')} |", flush=True)
 
 
 if __name__ == "__main__":
