@@ -102,18 +102,19 @@ def main(argv=None):
     minigan.manual_seed(args.seed)
     model = CatAttributeClassifier(widths=args.widths).to(device)
     optimizer = optim.Adam(model.parameters(), lr=args.lr)
+    # linear decay: big steps first, fine ones last
+    scheduler = optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1 - step / args.steps)
     batches = ImageBatches(train_images, args.batch_size, seed=args.seed, device=device,
                            labels=train_labels)
     stream = (batch for _ in iter(int, 1) for batch in batches)  # epochs without end
     bar = tqdm(range(args.steps), unit="step", dynamic_ncols=True)
     for step in bar:
-        for group in optimizer.param_groups:  # linear decay: big steps first, fine ones last
-            group["lr"] = args.lr * (1 - step / args.steps)
         x, y = next(stream)
         optimizer.zero_grad()
         loss, _ = loss_and_accuracy(model, x, y)
         loss.backward()
         optimizer.step()
+        scheduler.step()
         if step % 10 == 0:
             bar.set_postfix(loss=f"{loss.item():.3f}", epoch=batches.epoch, refresh=False)
     bar.close()

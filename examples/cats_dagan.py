@@ -134,18 +134,18 @@ def train_classifier(config, images, labels):
     model = CatAttributeClassifier({ATTRIBUTE: CAT_ATTRIBUTES[ATTRIBUTE]},
                                    widths=config["classifier_widths"]).to(config["device"])
     optimizer = optim.Adam(model.parameters(), lr=config["classifier_lr"])
+    steps = config["classifier_steps"]
+    scheduler = optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1 - step / steps)
     batch_size = min(config["classifier_batch_size"], len(images))
     batches = ImageBatches(images, batch_size, seed=config["seed"], flip=True,
                            device=config["device"], labels=labels)
     stream = (batch for _ in iter(int, 1) for batch in batches)  # epochs without end
-    steps = config["classifier_steps"]
-    for step in tqdm(range(steps), unit="step", leave=False, dynamic_ncols=True):
-        for group in optimizer.param_groups:
-            group["lr"] = config["classifier_lr"] * (1 - step / steps)
+    for _ in tqdm(range(steps), unit="step", leave=False, dynamic_ncols=True):
         x, y = next(stream)
         optimizer.zero_grad()
         cross_entropy(model(x)[ATTRIBUTE], y).backward()
         optimizer.step()
+        scheduler.step()
     return model
 
 
