@@ -28,6 +28,7 @@ from minigan.utils.cli import checked, fraction, non_negative_int, positive_floa
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from examples.cats_dcgan import load_images, _count  # noqa: E402  (the cats' data handling)
+from examples.cats_pix2pix import DECAY_START_HELP, decay_start_type, lr_decay  # noqa: E402
 
 # CPU: 32x32, narrow generators with 4 residual blocks, batch 4 (the paper uses 1): 0.37 s of
 # CPU time per step (20 steps timed on one core, CycleGANTrainer alone), 1,800 steps in about
@@ -36,9 +37,9 @@ CPU_DEFAULTS = dict(image_size=32, ngf=16, ndf=32, n_blocks=4, batch_size=4, num
                     steps=1800)
 GPU_DEFAULTS = dict(image_size=64, ngf=64, ndf=64, n_blocks=6, batch_size=4, num_images=2000,
                     steps=20000)
-COMMON_DEFAULTS = dict(lr=2e-4, beta1=0.5, cycle_weight=10.0, identity_weight=0.5,
-                       pool_size=50, patch_layers=None, flip=True, seed=0, data=None,
-                       out="runs/cyclegan")
+COMMON_DEFAULTS = dict(lr=2e-4, beta1=0.5, decay_start=0.5, cycle_weight=10.0,
+                       identity_weight=0.5, pool_size=50, patch_layers=None, flip=True, seed=0,
+                       data=None, out="runs/cyclegan")
 SHOWN = 8  # images of each domain held out for the progress grid
 PROG = os.path.basename(__file__)
 
@@ -58,6 +59,7 @@ def parse_args(argv=None):
     p.add_argument("--batch-size", type=positive_int, help="4")
     p.add_argument("--lr", type=positive_float, help="Adam learning rate (2e-4, as the paper)")
     p.add_argument("--beta1", type=fraction, help="Adam beta1 (0.5)")
+    p.add_argument("--decay-start", type=decay_start_type, help=DECAY_START_HELP)
     p.add_argument("--ngf", type=positive_int, help="generator width")
     p.add_argument("--ndf", type=positive_int, help="discriminator width")
     p.add_argument("--n-blocks", type=positive_int, help="residual blocks per generator")
@@ -119,7 +121,8 @@ def build(config, a_images, b_images):
     trainer = CycleGANTrainer(g_ab, g_ba, d_a, d_b, g_opt, d_opt, sample_batches=shown,
                               cycle_weight=config["cycle_weight"],
                               identity_weight=config["identity_weight"],
-                              pool_size=config["pool_size"], seed=config["seed"])
+                              pool_size=config["pool_size"], seed=config["seed"],
+                              lr_schedulers=lr_decay(config, g_opt, d_opt))
     # each domain shuffled by its own seed
     batches = UnpairedBatches(batches_of(a_train, batch_size, config["seed"], config["flip"]),
                               batches_of(b_train, batch_size, config["seed"] + 1,

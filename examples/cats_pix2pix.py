@@ -22,7 +22,8 @@ import sys
 import minigan
 from minigan import optim
 from minigan.data import PairedBatches, edge_maps, grayscale
-from minigan.gan import PatchGANDiscriminator, Pix2PixTrainer, UNetGenerator, dcgan_init
+from minigan.gan import (PatchGANDiscriminator, Pix2PixTrainer, UNetGenerator, dcgan_init,
+                         linear_decay)
 from minigan.gan.loop import EXIT_CODES, resolve_run_config, run_training
 from minigan.gan.models import patch_layers_for
 from minigan.utils.cli import checked, fraction, non_negative_int, positive_float, positive_int
@@ -35,13 +36,17 @@ from examples.cats_dcgan import load_images, _count  # noqa: E402  (the cats' da
 # widths (ngf = ndf = 64); the paper trains with batch 1, a batch of 16 keeps a GPU busy.
 CPU_DEFAULTS = dict(image_size=32, ngf=32, ndf=32, batch_size=16, num_images=4000, steps=3000)
 GPU_DEFAULTS = dict(image_size=64, ngf=64, ndf=64, batch_size=16, num_images=20000, steps=20000)
-COMMON_DEFAULTS = dict(task="edges", lr=2e-4, beta1=0.5, l1_weight=100.0, loss="ns",
-                       patch_layers=None, flip=True, seed=0, data=None, out="runs/pix2pix")
+COMMON_DEFAULTS = dict(task="edges", lr=2e-4, beta1=0.5, decay_start=0.5, l1_weight=100.0,
+                       loss="ns", patch_layers=None, flip=True, seed=0, data=None,
+                       out="runs/pix2pix")
 HELD_OUT = 16  # images kept out of training, shown in the progress grid
 PROG = os.path.basename(__file__)
 
 image_size_type = checked(int, lambda n: n >= 4 and n & (n - 1) == 0,
                           "a power of two from 4 up (16, 32, 64, ...)")
+decay_start_type = checked(float, lambda x: 0 <= x <= 1, "in [0, 1] (1: no decay)")
+DECAY_START_HELP = ("share of --steps at constant lr; then it falls linearly to 0 at the last "
+                    "step (0.5, as the paper; 1: constant)")
 
 
 def parse_args(argv=None):
@@ -59,6 +64,7 @@ def parse_args(argv=None):
     p.add_argument("--batch-size", type=positive_int, help="16")
     p.add_argument("--lr", type=positive_float, help="Adam learning rate (2e-4, as the paper)")
     p.add_argument("--beta1", type=fraction, help="Adam beta1 (0.5)")
+    p.add_argument("--decay-start", type=decay_start_type, help=DECAY_START_HELP)
     p.add_argument("--ngf", type=positive_int, help="generator width")
     p.add_argument("--ndf", type=positive_int, help="discriminator width")
     p.add_argument("--l1-weight", type=positive_float, help="lambda of the L1 term (100)")
@@ -85,6 +91,17 @@ def split_held_out(images, what, prog=PROG):
     return images[:-HELD_OUT], images[-HELD_OUT:]
 
 
+def lr_decay(config, *optimizers):
+    """The papers' schedule for each optimizer (`minigan.gan.linear_decay`): the lr stays
+    for the --decay-start share of --steps, then falls linearly to 0. None at 1, nor for a
+    checkpoint older than the flag (its config has no decay_start: it ran at a constant lr)."""
+    decay_start = config.get("decay_start", 1.0)
+    if decay_start >= 1:
+        return []
+    factor = linear_decay(config["steps"], decay_start)
+    return [optim.lr_scheduler.LambdaLR(opt, factor) for opt in optimizers]
+
+
 def build(config, images):
     """Pairs, models, optimizers, the trainer and the batches, all seeded from config."""
     make_inputs = edge_maps if config["task"] == "edges" else grayscale
@@ -104,10 +121,11 @@ def build(config, images):
     # the held-out pairs as one batch, in order, unflipped
     sample_pairs = next(iter(PairedBatches(make_inputs(shown), shown, HELD_OUT, shuffle=False,
                                            device=device)))
-    trainer = Pix2PixTrainer(G, D, optim.Adam(G.parameters(), lr=config["lr"], betas=betas),
-                             optim.Adam(D.parameters(), lr=config["lr"], betas=betas),
-                             sample_pairs=sample_pairs, l1_weight=config["l1_weight"],
-                             objective=config["loss"])
+    g_opt = optim.Adam(G.parameters(), lr=config["lr"], betas=betas)
+    d_opt = optim.Adam(D.parameters(), lr=config["lr"], betas=betas)
+    trainer = Pix2PixTrainer(G, D, g_opt, d_opt, sample_pairs=sample_pairs,
+                             l1_weight=config["l1_weight"], objective=config["loss"],
+                             lr_schedulers=lr_decay(config, g_opt, d_opt))
     batches = PairedBatches(make_inputs(train_images), train_images, config["batch_size"],
                             seed=config["seed"], flip=config["flip"], device=device,
                             preload=device != "cpu" and 2 * train_images.nbytes < 2**31)

@@ -16,7 +16,7 @@ from minigan import nn, optim
 from minigan.data import PairedBatches, UnpairedBatches, ImageBatches, edge_maps, procedural_cats
 from minigan.gan import (CycleGANTrainer, ImagePool, PatchGANDiscriminator, Pix2PixTrainer,
                          ResnetGenerator, UNetGenerator, cycle_consistency_loss, identity_loss,
-                         lsgan_generator_loss, pix2pix_generator_loss)
+                         linear_decay, lsgan_generator_loss, pix2pix_generator_loss)
 from minigan.gan.models.patchgan import receptive_field
 from minigan.testing.gradcheck import gradcheck, gradgradcheck
 from strategies import make_tensor
@@ -335,6 +335,46 @@ def test_examples_resume_bit_for_bit(example, photos, tmp_path):
     # Pix2Pix: 16 held-out pairs in two bands of input, output, target rows (6 rows of 8);
     # CycleGAN: 8 of each domain, a band per domain (6 rows of 8). 16 px + 2 px padding.
     assert grid.size == (8 * 18 + 2, 6 * 18 + 2)
+
+
+@pytest.mark.parametrize("example", ["pix2pix", "cyclegan"])
+def test_the_lr_decays_as_the_papers_across_an_interrupted_run(example, photos, tmp_path):
+    """The default --decay-start 0.5 over 6 steps: the full lr for steps 0-3, then 2/3 and 1/3
+    of it. A run stopped by Ctrl-C after step 4 (mid-decay) and resumed equals the straight
+    run to the bit, the lrs and the schedulers' states included."""
+    module, flags = ((cats_pix2pix, PIX2PIX) if example == "pix2pix"
+                     else (cats_cyclegan, _cyclegan(photos)))
+    flags = flags + ["--steps", "6", "--lr", "1e-3"]
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+
+    def recorder(lrs, stop_at=None):
+        def callback(trainer, log):  # after step s: the lrs of G and D for step s
+            lrs.append([group["lr"] for opt in (trainer.g_optimizer, trainer.d_optimizer)
+                        for group in opt.param_groups])
+            if trainer.step == stop_at:
+                raise KeyboardInterrupt  # as Ctrl-C: the loop saves and stops
+        return callback
+
+    straight_lrs, resumed_lrs = [], []
+    module.main(flags + ["--out", str(straight)], callback=recorder(straight_lrs))
+    summary = module.main(flags + ["--out", str(resumed)], callback=recorder(resumed_lrs, 4))
+    assert summary["status"] == "interrupted" and summary["step"] == 4
+    assert module.main(["--resume", "--out", str(resumed)],
+                       callback=recorder(resumed_lrs))["step"] == 6
+    rule = linear_decay(6, 0.5)
+    assert [rule(s) for s in range(7)] == [1, 1, 1, 1, 2 / 3, 1 / 3, 0]
+    assert straight_lrs == [[1e-3 * rule(s)] * 2 for s in range(1, 7)]
+    assert resumed_lrs == straight_lrs
+    assert_same_run(straight, resumed)
+    assert minigan.load(resumed / "checkpoint.npz")["config"]["decay_start"] == 0.5
+    with pytest.raises(SystemExit, match=r"--decay-start 1.0 \(checkpoint: 0.5\)"):
+        module.main(["--resume", "--decay-start", "1", "--out", str(resumed)])
+
+
+def test_decay_start_one_keeps_the_lr_and_the_flag_is_checked():
+    assert [linear_decay(5, 1.0)(s) for s in range(5)] == [1.0] * 5
+    with pytest.raises(SystemExit):  # argparse: must be in [0, 1]
+        cats_pix2pix.parse_args(["--decay-start", "1.5"])
 
 
 def test_examples_run_on_the_device(device, photos, tmp_path):

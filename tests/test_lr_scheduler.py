@@ -200,7 +200,7 @@ def test_the_lrs_and_state_dicts_match_pytorch(lrs, setting, steps):
         np.testing.assert_allclose(ours_seen, theirs_seen, rtol=1e-12, atol=1e-15)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            assert ours.get_lr() == theirs._get_closed_form_lr()  # PyTorch's closed form, bit for bit
+            assert ours.get_lr() == theirs._get_closed_form_lr()  # bit for bit
     ours_state, theirs_state = ours.state_dict(), theirs.state_dict()
     for key, value in ours_state.items():
         if key == "_last_lr" and name != "LambdaLR":

@@ -32,7 +32,8 @@ from .infogan import (QHead, sample_codes, info_loss, mutual_information_bound,
 from .mode_seeking import mode_seeking_loss, ModeSeekingTrainer
 from .pacgan import pack, PackedDiscriminator
 from .tricks import (add_instance_noise, instance_noise_std, feature_matching_loss,
-                     minibatch_stddev, MinibatchStdDev, HistoricalAverage, skip_d_update)
+                     minibatch_stddev, MinibatchStdDev, HistoricalAverage, skip_d_update,
+                     linear_decay)
 from .spectral_norm import spectral_norm
 from .virtual_batchnorm import VirtualBatchNorm, ReferenceBatch
 from .ema import EMA

@@ -53,13 +53,15 @@ class CycleGANTrainer(GANTrainer):
     both generators' parameters, ``d_optimizer`` both discriminators'. ``sample_batches``: a
     fixed (a, b) for the progress grids. ``identity_weight`` is relative to
     ``cycle_weight`` (0.5: L_idt weighs 5). ``seed`` seeds the two image pools.
+    ``lr_schedulers``: as GANTrainer's (the paper's linear decay: examples/cats_cyclegan.py).
 
-    GANTrainer's loop helpers (`fit`, `_fetch`) are inherited; its constructor is not called
-    (it draws noise vectors z that CycleGAN has no use for).
+    GANTrainer's loop helpers (`fit`, `_fetch`, `_end_step`) are inherited; its constructor is
+    not called (it draws noise vectors z that CycleGAN has no use for).
     """
 
     def __init__(self, g_ab, g_ba, d_a, d_b, g_optimizer, d_optimizer, sample_batches,
-                 cycle_weight=10.0, identity_weight=0.5, pool_size=50, seed=0):
+                 cycle_weight=10.0, identity_weight=0.5, pool_size=50, seed=0,
+                 lr_schedulers=()):
         self.G_AB, self.G_BA, self.D_A, self.D_B = g_ab, g_ba, d_a, d_b
         self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
         kernels.memory.keep_freed_memory()  # as GANTrainer: the same arrays every step
@@ -69,6 +71,7 @@ class CycleGANTrainer(GANTrainer):
         self.pool_a = ImagePool(pool_size, seed=[seed, 0])  # G_BA's fakes, for D_A
         self.pool_b = ImagePool(pool_size, seed=[seed, 1])  # G_AB's fakes, for D_B
         self.sample_batches = tuple(self._as_tensor(t) for t in sample_batches)
+        self.lr_schedulers = list(lr_schedulers)
         self.step = 0
         self.history = []
         self._batches, self._iterator = None, None
@@ -108,10 +111,7 @@ class CycleGANTrainer(GANTrainer):
                              "D_B(fake_b)": mean(fake_out_b.detach())}, "loss_D")
         loss_D.backward()
         self.d_optimizer.step()
-        self.step += 1
-        log = {"loss_D": d_log.pop("loss_D"), **g_log, **d_log, "step": self.step}
-        self.history.append(log)
-        return log
+        return self._end_step({"loss_D": d_log.pop("loss_D"), **g_log, **d_log})
 
     def sample(self, real_a=None, real_b=None):
         """A grid batch of two bands: a, G_AB(a), G_BA(G_AB(a)) (there and back), then b,
@@ -129,7 +129,7 @@ class CycleGANTrainer(GANTrainer):
                 "g_optimizer": self.g_optimizer.state_dict(),
                 "d_optimizer": self.d_optimizer.state_dict(),
                 "pool_a": self.pool_a.state_dict(), "pool_b": self.pool_b.state_dict(),
-                "history": self.history}
+                "lr_schedulers": self._lr_schedulers_state(), "history": self.history}
 
     def load_state_dict(self, state):
         self.step = int(state["step"])
@@ -139,4 +139,5 @@ class CycleGANTrainer(GANTrainer):
         self.d_optimizer.load_state_dict(state["d_optimizer"])
         self.pool_a.load_state_dict(state["pool_a"])
         self.pool_b.load_state_dict(state["pool_b"])
+        self._load_lr_schedulers(state)
         self.history = [dict(row) for row in state["history"]]

@@ -83,10 +83,7 @@ class DAGANTrainer(GANTrainer):
         fake = self.G(self.noise(x.shape[0]), x)
         log = self.d_step(other, fake, labels=x)  # D(x', x) against D(G(z, x), x)
         log.update(self.g_step(fake, other, labels=x))
-        self.step += 1
-        log["step"] = self.step
-        self.history.append(log)
-        return log
+        return self._end_step(log)
 
     def sample(self, sources=None, use_ema=True):
         """A grid batch: a row of ``sources`` (the fixed ones by default) above rows of

@@ -49,13 +49,15 @@ class Pix2PixTrainer(GANTrainer):
     Batches are pairs ``(x, y)`` (`minigan.data.PairedBatches`). ``sample_pairs``: a fixed
     (x, y) batch for the progress grids. ``objective``: the GAN loss ("ns", as the paper, or
     "lsgan", "hinge", ...: any without a gradient penalty or weight clipping).
+    ``lr_schedulers``: as GANTrainer's (the paper's linear decay: examples/cats_pix2pix.py).
 
-    GANTrainer's loop helpers (`fit`, the one-transfer logging `_fetch`) are inherited; its
-    constructor is not called, since it draws noise vectors z that Pix2Pix has no use for.
+    GANTrainer's loop helpers (`fit`, the one-transfer logging `_fetch`, `_end_step`) are
+    inherited; its constructor is not called, since it draws noise vectors z that Pix2Pix has
+    no use for.
     """
 
     def __init__(self, generator, discriminator, g_optimizer, d_optimizer, sample_pairs,
-                 l1_weight=100.0, objective="ns"):
+                 l1_weight=100.0, objective="ns", lr_schedulers=()):
         self.G, self.D = generator, discriminator
         self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
         kernels.memory.keep_freed_memory()  # as GANTrainer: the same arrays every step
@@ -67,6 +69,7 @@ class Pix2PixTrainer(GANTrainer):
         first = next(generator.parameters())
         self.device, self.dtype = first.device, first.dtype
         self.sample_pairs = tuple(self._as_tensor(t) for t in sample_pairs)
+        self.lr_schedulers = list(lr_schedulers)
         self.step = 0
         self.history = []
         self._batches, self._iterator = None, None
@@ -93,10 +96,7 @@ class Pix2PixTrainer(GANTrainer):
             log.update(self._fetch({"loss_G": loss_G, "loss_G_GAN": gan, "L1": l1}, "loss_G"))
             loss_G.backward()
         self.g_optimizer.step()
-        self.step += 1
-        log["step"] = self.step
-        self.history.append(log)
-        return log
+        return self._end_step(log)
 
     def sample(self, inputs=None, targets=None):
         """A grid batch: bands of inputs x, outputs G(x) (eval mode) and targets y; the fixed
@@ -114,7 +114,8 @@ class Pix2PixTrainer(GANTrainer):
         return {"step": self.step, "generator": self.G.state_dict(),
                 "discriminator": self.D.state_dict(),
                 "g_optimizer": self.g_optimizer.state_dict(),
-                "d_optimizer": self.d_optimizer.state_dict(), "history": self.history}
+                "d_optimizer": self.d_optimizer.state_dict(),
+                "lr_schedulers": self._lr_schedulers_state(), "history": self.history}
 
     def load_state_dict(self, state):
         self.step = int(state["step"])
@@ -122,4 +123,5 @@ class Pix2PixTrainer(GANTrainer):
         self.D.load_state_dict(state["discriminator"])
         self.g_optimizer.load_state_dict(state["g_optimizer"])
         self.d_optimizer.load_state_dict(state["d_optimizer"])
+        self._load_lr_schedulers(state)
         self.history = [dict(row) for row in state["history"]]

@@ -80,10 +80,7 @@ class SRGANTrainer(GANTrainer):
         log.update(self.g_step(fake, real))
         # content and adversarial parts, fetched in one transfer after the update
         log.update(self._fetch(self._g_parts, "content_mse"))
-        self.step += 1
-        log["step"] = self.step
-        self.history.append(log)
-        return log
+        return self._end_step(log)
 
     def super_resolve(self, small):
         """G(small) in eval mode, without a graph (for evaluation)."""

@@ -80,13 +80,15 @@ class GANTrainer:
     num_classes     conditional GAN: batches are (x, labels); G(z, y) and D(x, y)
     seed            seeds the trainer's random generator
     num_samples     size of the fixed noise batch used by `sample` to show progress
+    lr_schedulers   learning-rate schedulers (`minigan.optim.lr_scheduler`) of the optimizers,
+                    stepped after every step (`_end_step`) and saved in `state_dict`
     """
 
     def __init__(self, generator, discriminator, g_optimizer, d_optimizer, objective="ns",
                  n_critic=1, gp_weight=None, clip_value=None, r1_gamma=0.0, real_label=1.0,
                  instance_noise=0.0, noise_anneal_steps=0, feature_matching=False,
                  historical_weight=0.0, ema_decay=None, num_classes=None, seed=0,
-                 num_samples=64, r1_interval=1, d_skip_below=None):
+                 num_samples=64, r1_interval=1, d_skip_below=None, lr_schedulers=()):
         self.G, self.D = generator, discriminator
         self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
         # A training loop frees and allocates the same large arrays every step: keep freed
@@ -122,6 +124,7 @@ class GANTrainer:
             self.historical = {
                 "D": HistoricalAverage(discriminator.parameters(), historical_weight),
                 "G": HistoricalAverage(generator.parameters(), historical_weight)}
+        self.lr_schedulers = list(lr_schedulers)
         self.step = 0
         self.history = []  # one dict of logged numbers per step
         self._batches, self._iterator = None, None
@@ -261,7 +264,14 @@ class GANTrainer:
                     fake = self._call(self.G, z, labels)
             log = self.d_step(real, fake, labels)
         log.update(self.g_step(fake, real, labels))
+        return self._end_step(log)
+
+    def _end_step(self, log):
+        """Count the step, move the lr schedulers to the next one, and record its log (the
+        last lines of every trainer's `train_step`)."""
         self.step += 1
+        for scheduler in self.lr_schedulers:
+            scheduler.step()
         log["step"] = self.step
         self.history.append(log)
         return log
@@ -320,6 +330,7 @@ class GANTrainer:
             if self.historical else None,
             "rng": self.rng.get_state(),
             "fixed_noise": self.fixed_noise,
+            "lr_schedulers": self._lr_schedulers_state(),
             "history": self.history,
         }
 
@@ -338,4 +349,22 @@ class GANTrainer:
         noise = state["fixed_noise"]
         noise = noise.data if isinstance(noise, Tensor) else noise
         self.fixed_noise = Tensor(backend.to_device(noise, self.device, self.dtype))
+        self._load_lr_schedulers(state)
         self.history = [dict(row) for row in state["history"]]
+
+    def _lr_schedulers_state(self):
+        return [scheduler.state_dict() for scheduler in self.lr_schedulers]
+
+    def _load_lr_schedulers(self, state):
+        """Restore the schedulers, after the optimizers (whose groups keep initial_lr)."""
+        saved = state.get("lr_schedulers") or []  # checkpoints older than the schedulers: none
+        if len(saved) != len(self.lr_schedulers):
+            raise ValueError(f"the checkpoint holds {len(saved)} lr schedulers, this trainer "
+                             f"has {len(self.lr_schedulers)}: build the same schedulers as the "
+                             f"saved run")
+        for scheduler, scheduler_state in zip(self.lr_schedulers, saved):
+            scheduler.load_state_dict(scheduler_state)
+            # The lr of the coming step from the schedule as built now: the same as the saved
+            # one (minigan's schedulers are closed forms of the epoch), unless the run was
+            # resumed with other settings, e.g. a longer --steps that stretches a decay.
+            scheduler._set_lrs(scheduler.get_lr())

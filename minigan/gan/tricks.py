@@ -8,7 +8,8 @@
   collapsed generator is easy to spot;
 - historical averaging (Salimans et al. 2016): penalise parameters for straying from their
   own running average, damping oscillations;
-- skipping D updates while D's loss is already low, so a too-strong D waits for G.
+- skipping D updates while D's loss is already low, so a too-strong D waits for G;
+- the learning-rate decay of CycleGAN and Pix2Pix: constant, then linearly to 0.
 
 Two time-scale learning rates (TTUR, Heusel et al. 2017) need no code: give D's and G's
 optimizers different ``lr``.
@@ -129,3 +130,21 @@ def skip_d_update(d_loss, threshold=None):
     its loss is above 0.3"), not a paper's; the threshold depends on the objective (for the
     ns loss, 2 log 2 = 1.39 is the value at D = 1/2 everywhere)."""
     return threshold is not None and d_loss < threshold
+
+
+# -------------------------------------------------------------------- learning-rate decay
+def linear_decay(steps, decay_start=0.5):
+    """The lr factor of CycleGAN and Pix2Pix (Zhu et al. 2017, Sec. 7.1: 100 epochs at
+    2e-4, then 100 falling linearly to 0), for `optim.lr_scheduler.LambdaLR`: 1 for the first
+    ``decay_start`` share of ``steps``, then a straight line to 0 at step ``steps``.
+
+        factor(step) = min(1, (steps - step) / (steps - decay_start * steps))
+
+    The last step (steps - 1) trains at 1 / (steps - decay_start * steps) of the lr;
+    decay_start = 1 keeps the lr constant. A plain function, so LambdaLR saves nothing of it:
+    a resumed run rebuilds it from its settings."""
+    begin = decay_start * steps
+
+    def factor(step):
+        return min(1.0, (steps - step) / max(1.0, steps - begin))
+    return factor

@@ -66,7 +66,9 @@ class LRScheduler:
         """Move to the next epoch (or to ``epoch``, deprecated in PyTorch) and set its lrs."""
         self._step_count += 1
         self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
-        lrs = self.get_lr()
+        self._set_lrs(self.get_lr())
+
+    def _set_lrs(self, lrs):
         groups = self.optimizer.param_groups
         if len(lrs) != len(groups):
             raise ValueError(f"{type(self).__name__} was built for {len(lrs)} param groups but the "
@@ -108,7 +110,8 @@ class LambdaLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
-        return [base_lr * fn(self.last_epoch) for fn, base_lr in zip(self.lr_lambdas, self.base_lrs)]
+        return [base_lr * fn(self.last_epoch)
+                for fn, base_lr in zip(self.lr_lambdas, self.base_lrs)]
 
     def state_dict(self):
         """As the base class's, with ``lr_lambdas``: None for a plain function (its code is not
@@ -160,7 +163,9 @@ class LinearLR(LRScheduler):
 
     def get_lr(self):
         epochs = min(self.total_iters, self.last_epoch)
-        factor = self.start_factor + (self.end_factor - self.start_factor) * epochs / self.total_iters
+        # PyTorch's order of operations (its closed form), so the two round alike
+        change = self.end_factor - self.start_factor
+        factor = self.start_factor + change * epochs / self.total_iters
         return [base_lr * factor for base_lr in self.base_lrs]
 
 
