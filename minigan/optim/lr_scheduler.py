@@ -69,6 +69,8 @@ class LRScheduler:
         self._set_lrs(self.get_lr())
 
     def _set_lrs(self, lrs):
+        """Put ``lrs`` in the param groups (a GAN trainer also calls it after loading a
+        checkpoint, with `get_lr`: the lr of the current epoch from the schedule as built)."""
         groups = self.optimizer.param_groups
         if len(lrs) != len(groups):
             raise ValueError(f"{type(self).__name__} was built for {len(lrs)} param groups but the "
