@@ -9,7 +9,8 @@ Domain A is the built-in procedural cats (`minigan.data.procedural_cats`), domai
 folder given by --data (any photos of cat faces), both through the cat DCGAN's loader
 (`examples/cats_dcgan.py`). The last 8 images of each domain are held out; the progress grid
 shows them in two bands: a, G_AB(a), G_BA(G_AB(a)) (drawing -> photo -> drawing), then
-b, G_BA(b), G_AB(G_BA(b)) (photo -> drawing -> photo).
+b, G_BA(b), G_AB(G_BA(b)) (photo -> drawing -> photo). As in the paper, the learning rate
+stays at --lr for the first half of --steps, then falls linearly to 0 (--decay-start).
 
 Outputs, checkpoints, --resume, Ctrl-C and NaN handling: `minigan.gan.loop.run_training`
 (docs/09_training_cats.md).

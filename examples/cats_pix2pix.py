@@ -10,6 +10,8 @@ Pairs are made from each cat image: its edge map (`minigan.data.edge_maps`, Sobe
 non-maximum suppression) or its grey version is the input, the image itself the target. The
 last 16 images are held out: the progress grid shows their inputs, G's outputs and the real
 images, in bands of three rows, so the grid shows translations of drawings G never saw.
+As in the paper's code, the learning rate stays at --lr for the first half of --steps, then
+falls linearly to 0 (--decay-start; docs/14_image_to_image.md).
 
 The outputs, checkpoints, --resume, Ctrl-C and NaN handling are the cat DCGAN's
 (`minigan.gan.loop.run_training`; docs/09_training_cats.md); the data comes from its loader
