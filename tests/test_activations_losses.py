@@ -94,7 +94,7 @@ def test_kl_div_treats_zero_target_as_zero():
 # ------------------------------------------------------------------------- gradients
 @pytest.mark.parametrize("op", ["softmax", "log_softmax"])
 @given(data=st.data())
-def test_softmax_gradients(device, op, data):
+def test_softmax_gradients(kernel_set, device, op, data):
     shape = data.draw(shapes(1, 3))
     dim = data.draw(st.integers(-len(shape), len(shape) - 1))
     x = make_tensor(data.draw(arrays(shape, -3, 3)), device)

@@ -246,6 +246,30 @@ def leaky_relu_backward(x, gy, negative_slope):
     return backend.get_array_module(x).where(x > 0, gy, gy * gy.dtype.type(negative_slope))
 
 
+# -------------------------------------------------------------- softmax, log-softmax
+def softmax(x, axis):
+    """y = e^(x - m) / sum e^(x - m) along ``axis``, m the largest x (so exp cannot overflow)."""
+    e = backend.get_array_module(x).exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def softmax_backward(y, gy, axis):
+    """dx = y (dy - sum(dy y)), from the output y (docs/05_activations_and_losses.md)."""
+    return y * (gy - (gy * y).sum(axis=axis, keepdims=True))
+
+
+def log_softmax(x, axis):
+    """y = (x - m) - log sum e^(x - m) along ``axis``, m the largest x."""
+    xp = backend.get_array_module(x)
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def log_softmax_backward(y, gy, axis):
+    """dx = dy - e^y sum(dy), from the output y (e^y is the softmax)."""
+    return gy - backend.get_array_module(y).exp(y) * gy.sum(axis=axis, keepdims=True)
+
+
 # ------------------------------------------------------------------------ optimizers
 def for_each(work, items, sizes, array):
     """``work(item)`` for every item, one after the other (an optimizer's updates)."""
