@@ -118,6 +118,15 @@ def test_activation_gradients(device, op, data):
     check_both_orders(fn, [x])
 
 
+@given(data=st.data())
+def test_gelu_tanh_gradients_under_the_reference_kernels(device, data):
+    """The fast set's GELU kernels are checked above; the reference set's here (its
+    forward and plain backward are the twins that tests/test_kernels.py compares with)."""
+    x = make_tensor(data.draw(arrays(data.draw(shapes()), -3, 3)), device)
+    with mg.kernels.use("reference"):
+        check_both_orders(ACTIVATIONS["gelu_tanh"][0], [x])
+
+
 def test_erf_gradients_in_its_tails(device):
     # both sides of the switch from series to continued fraction at |x| = 2.5
     x = make_tensor(np.array([-4.0, -2.6, -2.4, 2.4, 2.6, 3.5]), device)

@@ -25,7 +25,8 @@ INTERFACE = ["conv2d", "conv_transpose2d", "conv2d_grad_weight", "conv2d_backwar
              "leaky_relu_backward", "normalize", "normalize_backward", "for_each",
              "block_sum", "upsample_nearest", "max_pool_windows", "gather_windows",
              "scatter_windows", "separable_map", "pad", "pad_backward", "softmax",
-             "softmax_backward", "log_softmax", "log_softmax_backward"]
+             "softmax_backward", "log_softmax", "log_softmax_backward", "gelu_tanh",
+             "gelu_tanh_backward"]
 
 
 def test_both_sets_offer_the_same_functions_with_the_same_arguments():
@@ -208,6 +209,18 @@ def test_softmax_and_log_softmax_forward_and_backward(device, threads, block, da
         forward, y = both(name, threads, x, axis)
         same(forward, y)
         same(*both(name + "_backward", threads, y, gy, axis))
+
+
+# ------------------------------------------------------------- GELU (tanh formula)
+@pytest.mark.parametrize("threads", THREADS)
+@given(data=st.data())
+def test_gelu_tanh_forward_and_backward(device, threads, data):
+    shape = data.draw(st.sampled_from([(), (5,), (3, 4), (2, 3, 4, 2)]))
+    x = on(device, 3 * np.asarray(data.draw(arrays(shape))))
+    gy = on(device, np.asarray(data.draw(arrays(shape))))
+    forward, (y, t) = both("gelu_tanh", threads, x)
+    same(forward, (y, t))
+    same(*both("gelu_tanh_backward", threads, x, t, gy))
 
 
 # ----------------------------------------------------------- pooling and resampling

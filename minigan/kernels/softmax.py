@@ -8,8 +8,7 @@ block goes through every step in place (one output array, no temporaries), and t
 share the blocks (`parallel.over_batch`). The row sums are one matrix-vector product with a
 vector of ones, which BLAS does faster than NumPy's sum over short rows, and the division
 is a multiplication by the inverted sums. Other axes, and arrays on a GPU, use the
-reference. See
-``docs/11_making_it_fast.md``.
+reference. See ``docs/11_making_it_fast.md``.
 """
 from .. import backend
 from . import reference
