@@ -4,12 +4,16 @@ against PyTorch.
     python3 benchmarks/softmax_vs_torch.py [--repeats 30] [--torch-threads 1]
 
 The shapes are the attention scores of examples/cats_gan.py: ViT-D's (N, heads, tokens,
-tokens) = (64, 4, 65, 65) and SAGAN's at 8x8 (64, 1, 64, 64). minigan runs with the fast
-kernels and with the reference set (``minigan.kernels.use``), alternating with PyTorch in
-one process (so all see the same machine load); the table gives median times and the
-median per-pair ratios to PyTorch. PyTorch is only a yardstick; minigan does not depend on it.
+tokens) = (64, 4, 65, 65) and SAGAN-sized ones (64, 1, 64, 64). minigan runs three ways:
+the fast kernels; the reference set (``minigan.kernels.use``); and "textbook", the reference
+forward with the differentiable backward (``backward_arrays`` switched off), which is what
+minigan did before these ops had kernels. All alternate with PyTorch in one process (so all
+see the same machine load); the table gives median times and the median per-pair ratios
+to PyTorch. PyTorch is only a yardstick; minigan does not depend on it.
 """
 import argparse
+import contextlib
+import importlib
 
 import numpy as np
 import torch
@@ -18,16 +22,31 @@ import minigan
 import minigan.nn.functional as F
 from timing import clock  # benchmarks/timing.py
 
+_ops = importlib.import_module("minigan.ops.softmax")  # the module, not the function
+Softmax, LogSoftmax = _ops.Softmax, _ops.LogSoftmax
+
 SHAPES = [(64, 4, 65, 65), (64, 1, 64, 64)]
 
 
-def minigan_step(op, x, gy, kernels):
+@contextlib.contextmanager
+def textbook_backward(op):
+    """The op's differentiable ``backward`` even for a plain backward pass."""
+    function = {"softmax": Softmax, "log_softmax": LogSoftmax}[op]
+    function.backward_arrays, saved = None, function.backward_arrays
+    try:
+        yield
+    finally:
+        function.backward_arrays = saved
+
+
+def minigan_step(op, x, gy, kernels, textbook=False):
     x = minigan.Tensor(x, requires_grad=True)
     gy = minigan.Tensor(gy)
 
     def step():
         x.grad = None
-        with minigan.kernels.use(kernels):
+        with minigan.kernels.use(kernels), \
+                textbook_backward(op) if textbook else contextlib.nullcontext():
             getattr(F, op)(x, dim=-1).backward(gy)
     return step
 
@@ -51,21 +70,23 @@ def main():
     rng = np.random.default_rng(0)
     print(f"torch {torch.__version__} ({args.torch_threads} thread(s)), numpy {np.__version__}, "
           f"minigan threads {minigan.kernels.parallel.num_threads()}")
-    print(f"{'op':>12} {'shape':>16} {'fast ms':>8} {'ref ms':>7} {'torch ms':>9} "
-          f"{'fast/torch':>10} {'ref/torch':>9}")
+    print("ms per forward + backward (median), and the median ratio to PyTorch")
+    print(f"{'op':>12} {'shape':>16} {'fast':>6} {'ref':>6} {'textbook':>8} {'torch':>6} "
+          f"{'fast/torch':>10} {'ref/torch':>9} {'textbook/torch':>14}")
     for op in ("softmax", "log_softmax"):
         for shape in SHAPES:
             x = 3 * rng.standard_normal(shape, dtype=np.float32)
             gy = rng.standard_normal(shape, dtype=np.float32)
             steps = [minigan_step(op, x, gy, "fast"), minigan_step(op, x, gy, "reference"),
+                     minigan_step(op, x, gy, "reference", textbook=True),
                      torch_step(op, x, gy)]
             for step in steps:
                 step()  # warm up
             times = np.array([[clock(step) for step in steps] for _ in range(args.repeats)])
-            fast, ref, theirs = np.median(times, axis=0) * 1e3
-            ratios = np.median(times[:, :2] / times[:, 2:], axis=0)
-            print(f"{op:>12} {str(shape):>16} {fast:8.2f} {ref:7.2f} {theirs:9.2f} "
-                  f"{ratios[0]:10.2f} {ratios[1]:9.2f}")
+            ms = np.median(times, axis=0) * 1e3
+            ratios = np.median(times[:, :3] / times[:, 3:], axis=0)
+            print(f"{op:>12} {str(shape):>16} {ms[0]:6.2f} {ms[1]:6.2f} {ms[2]:8.2f} "
+                  f"{ms[3]:6.2f} {ratios[0]:10.2f} {ratios[1]:9.2f} {ratios[2]:14.2f}")
 
 
 if __name__ == "__main__":

@@ -2,9 +2,9 @@
 
 Both subtract the largest score before exponentiating, which changes nothing mathematically
 (softmax(x) = softmax(x - c)) and keeps ``exp`` from overflowing. Both backward passes are
-written through the *output* tensor, so they can be differentiated again; the plain backward
-(``backward_arrays``) computes the same formula on raw arrays, and the forward passes too
-are kernels (``minigan/kernels/``: ``reference.py`` states them, ``softmax.py`` is the fast set's).
+written through the *output* tensor, so they can be differentiated again. The forward passes
+and the plain backward (``backward_arrays``) are kernels on raw arrays: ``reference.py`` in
+``minigan/kernels/`` states them, ``softmax.py`` there makes them fast.
 Derivations: ``docs/05_activations_and_losses.md`` (softmax, log-softmax and cross-entropy).
 
 ``dim`` is required. PyTorch guesses one when it is left out (0 for 0-, 1- and 3-d inputs,
