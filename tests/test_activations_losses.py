@@ -94,7 +94,7 @@ def test_kl_div_treats_zero_target_as_zero():
 # ------------------------------------------------------------------------- gradients
 @pytest.mark.parametrize("op", ["softmax", "log_softmax"])
 @given(data=st.data())
-def test_softmax_gradients(device, op, data):
+def test_softmax_gradients(kernel_set, device, op, data):
     shape = data.draw(shapes(1, 3))
     dim = data.draw(st.integers(-len(shape), len(shape) - 1))
     x = make_tensor(data.draw(arrays(shape, -3, 3)), device)
@@ -116,6 +116,15 @@ def test_activation_gradients(device, op, data):
     fn, kinks = ACTIVATIONS[op]
     x = make_tensor(data.draw(arrays(data.draw(shapes()), -3, 3, avoid=kinks, gap=0.1)), device)
     check_both_orders(fn, [x])
+
+
+@given(data=st.data())
+def test_gelu_tanh_gradients_under_the_reference_kernels(device, data):
+    """The fast set's GELU kernels are checked above; the reference set's here (its
+    forward and plain backward are the twins that tests/test_kernels.py compares with)."""
+    x = make_tensor(data.draw(arrays(data.draw(shapes()), -3, 3)), device)
+    with mg.kernels.use("reference"):
+        check_both_orders(ACTIVATIONS["gelu_tanh"][0], [x])
 
 
 def test_erf_gradients_in_its_tails(device):

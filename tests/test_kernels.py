@@ -15,7 +15,7 @@ from hypothesis import given, strategies as st
 
 import minigan as mg
 from minigan import backend
-from minigan.kernels import chunked, fast, normalize, reference, resample
+from minigan.kernels import chunked, fast, normalize, reference, resample, softmax
 from strategies import arrays
 from test_conv import conv_cases, phase_cases
 
@@ -24,7 +24,9 @@ INTERFACE = ["conv2d", "conv_transpose2d", "conv2d_grad_weight", "conv2d_backwar
              "conv_transpose2d_backward", "batch_norm", "batch_norm_backward", "leaky_relu",
              "leaky_relu_backward", "normalize", "normalize_backward", "for_each",
              "block_sum", "upsample_nearest", "max_pool_windows", "gather_windows",
-             "scatter_windows", "separable_map", "pad", "pad_backward"]
+             "scatter_windows", "separable_map", "pad", "pad_backward", "softmax",
+             "softmax_backward", "log_softmax", "log_softmax_backward", "gelu_tanh",
+             "gelu_tanh_backward"]
 
 
 def test_both_sets_offer_the_same_functions_with_the_same_arguments():
@@ -189,6 +191,36 @@ def test_leaky_relu_forward_and_backward(device, threads, data):
     slope = data.draw(st.sampled_from([0.0, 0.01, 0.2, 1.0, -0.5, 1.5]))
     same(*both("leaky_relu", threads, x, slope))
     same(*both("leaky_relu_backward", threads, x, gy, slope))
+
+
+# -------------------------------------------------------------- softmax, log-softmax
+@pytest.mark.parametrize("threads", THREADS)
+@pytest.mark.parametrize("block", [softmax.BLOCK, 1])  # 1: every row a block of its own
+@given(data=st.data())
+def test_softmax_and_log_softmax_forward_and_backward(device, threads, block, data,
+                                                      monkeypatch):
+    monkeypatch.setattr(softmax, "BLOCK", block)
+    shape = data.draw(st.sampled_from([(5,), (3, 4), (2, 3, 7), (2, 1, 3, 5), (4, 1)]))
+    axis = data.draw(st.sampled_from([len(shape) - 1, 0]))  # the fast one, and a fallback
+    scale = data.draw(st.sampled_from([1.0, 400.0]))  # 400: exp(x) alone would overflow
+    x = on(device, scale * np.asarray(data.draw(arrays(shape))))
+    gy = on(device, np.asarray(data.draw(arrays(shape))))
+    for name in ("softmax", "log_softmax"):
+        forward, y = both(name, threads, x, axis)
+        same(forward, y)
+        same(*both(name + "_backward", threads, y, gy, axis))
+
+
+# ------------------------------------------------------------- GELU (tanh formula)
+@pytest.mark.parametrize("threads", THREADS)
+@given(data=st.data())
+def test_gelu_tanh_forward_and_backward(device, threads, data):
+    shape = data.draw(st.sampled_from([(), (5,), (3, 4), (2, 3, 4, 2)]))
+    x = on(device, 3 * np.asarray(data.draw(arrays(shape))))
+    gy = on(device, np.asarray(data.draw(arrays(shape))))
+    forward, (y, t) = both("gelu_tanh", threads, x)
+    same(forward, (y, t))
+    same(*both("gelu_tanh_backward", threads, x, t, gy))
 
 
 # ----------------------------------------------------------- pooling and resampling

@@ -124,7 +124,8 @@ def test_matmul_vectors(device):
 @given(data=st.data())
 def test_linear(kernel_set, device, data):
     n, i, o = (data.draw(st.integers(1, 4)) for _ in range(3))
-    x = make_tensor(data.draw(arrays((n, i))), device)
+    lead = data.draw(st.sampled_from([(), (2,), (2, 1)]))  # (N, T, in): every token's row
+    x = make_tensor(data.draw(arrays(lead + (n, i))), device)
     w = make_tensor(data.draw(arrays((o, i))), device)
     b = make_tensor(data.draw(arrays((o,))), device)
     check_both_orders(mg.linear, [x, w, b])

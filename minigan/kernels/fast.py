@@ -7,8 +7,10 @@ See ``docs/11_making_it_fast.md``.
 from .conv import (conv2d, conv_transpose2d, conv2d_grad_weight, conv2d_backward,  # noqa: F401
                    conv_transpose2d_backward)
 from .batchnorm import batch_norm, batch_norm_backward  # noqa: F401
-from .activation import leaky_relu, leaky_relu_backward  # noqa: F401
+from .activation import (leaky_relu, leaky_relu_backward, gelu_tanh,  # noqa: F401
+                         gelu_tanh_backward)
 from .normalize import normalize, normalize_backward  # noqa: F401
+from .softmax import softmax, softmax_backward, log_softmax, log_softmax_backward  # noqa: F401
 from .parallel import for_each  # noqa: F401
 from .resample import (block_sum, upsample_nearest, max_pool_windows,  # noqa: F401
                        gather_windows, scatter_windows, separable_map)

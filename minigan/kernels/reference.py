@@ -12,6 +12,8 @@ OH x OW output; stride S, padding P, dilation D are (height, width) pairs.
 Derivations: ``docs/03_convolution.md`` (convolution), ``docs/04_batchnorm.md``,
 ``docs/05_activations_and_losses.md``.
 """
+import math
+
 from .. import backend
 
 
@@ -244,6 +246,48 @@ def leaky_relu(x, negative_slope):
 def leaky_relu_backward(x, gy, negative_slope):
     """dx = dy where x > 0, else a dy."""
     return backend.get_array_module(x).where(x > 0, gy, gy * gy.dtype.type(negative_slope))
+
+
+# -------------------------------------------------------------- softmax, log-softmax
+def softmax(x, axis):
+    """y = e^(x - m) / sum e^(x - m) along ``axis``, m the largest x (so exp cannot overflow)."""
+    e = backend.get_array_module(x).exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def softmax_backward(y, gy, axis):
+    """dx = y (dy - sum(dy y)), from the output y (docs/05_activations_and_losses.md)."""
+    return y * (gy - (gy * y).sum(axis=axis, keepdims=True))
+
+
+def log_softmax(x, axis):
+    """y = (x - m) - log sum e^(x - m) along ``axis``, m the largest x."""
+    xp = backend.get_array_module(x)
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def log_softmax_backward(y, gy, axis):
+    """dx = dy - e^y sum(dy), from the output y (e^y is the softmax)."""
+    return gy - backend.get_array_module(y).exp(y) * gy.sum(axis=axis, keepdims=True)
+
+
+# ------------------------------------------------------------- GELU (tanh formula)
+SQRT_2_OVER_PI, GELU_CUBIC = math.sqrt(2 / math.pi), 0.044715
+
+
+def gelu_tanh(x):
+    """(y, t): y = x (1 + t) / 2 with t = tanh u, u = sqrt(2/pi) (x + 0.044715 x^3); t is
+    kept for the backward."""
+    t = backend.get_array_module(x).tanh((x + x * x * x * GELU_CUBIC) * SQRT_2_OVER_PI)
+    return x * (1 + t) * x.dtype.type(0.5), t
+
+
+def gelu_tanh_backward(x, t, gy):
+    """dx = dy [(1 + t) / 2 + x (1 - t^2) / 2 du], du = sqrt(2/pi) (1 + 3 * 0.044715 x^2)
+    (docs/05_activations_and_losses.md)."""
+    du = (x * x * (3 * GELU_CUBIC) + 1.0) * SQRT_2_OVER_PI
+    return gy * ((t + 1.0) * 0.5 + x * (1.0 - t * t) * du * 0.5)
 
 
 # ------------------------------------------------------------------------ optimizers

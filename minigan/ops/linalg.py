@@ -3,8 +3,10 @@
 For y = a @ b:  da = dy @ b^T and db = a^T @ dy (batch axes broadcast like NumPy, so their
 gradients are summed back with `sum_to`). ``docs/02_broadcasting.md``.
 """
+import math
+
 from ..autograd import Function
-from .shape import sum_to, transpose, reshape
+from .shape import SumTo, sum_to, transpose, reshape
 
 
 class MatMul(Function):
@@ -21,6 +23,25 @@ class MatMul(Function):
         ga = sum_to(matmul(gy, transpose(b)), a.shape)
         gb = sum_to(matmul(transpose(a), gy), b.shape)
         return ga, gb
+
+    def backward_arrays(self, gy):
+        # The same products on raw arrays. A matrix b shared by all of a's batch (a layer
+        # applied to every token) gets db = sum_n a_n^T dy_n as one product over all the
+        # rows of a, instead of a batch of products and a sum.
+        a, b = self.inputs[0].data, self.inputs[1].data
+        ga = gb = None
+        if self.inputs[0].requires_grad:
+            ga = _summed_to(gy @ b.swapaxes(-1, -2), a.shape)
+        if self.inputs[1].requires_grad and b.ndim == 2:
+            gb = a.reshape(-1, a.shape[-1]).T @ gy.reshape(-1, gy.shape[-1])
+        elif self.inputs[1].requires_grad:
+            gb = _summed_to(a.swapaxes(-1, -2) @ gy, b.shape)
+        return ga, gb
+
+
+def _summed_to(g, shape):
+    """The raw array g summed down to ``shape`` (`sum_to` without the graph)."""
+    return g if g.shape == tuple(shape) else SumTo(shape).forward(g)
 
 
 def matmul(a, b):
@@ -71,7 +92,9 @@ def linear(x, weight, bias=None):
     if x.shape[-1] != weight.shape[1]:
         raise ValueError(f"linear: input has {x.shape[-1]} features (shape {x.shape}) but the "
                          f"weight {weight.shape} expects {weight.shape[1]}")
-    if x.ndim == 2 and weight.ndim == 2 and (bias is None or bias.ndim == 1):
-        return Linear()(x, weight) if bias is None else Linear()(x, weight, bias)
+    if x.ndim >= 2 and weight.ndim == 2 and (bias is None or bias.ndim == 1):
+        rows = x if x.ndim == 2 else reshape(x, (math.prod(x.shape[:-1]), x.shape[-1]))
+        y = Linear()(rows, weight) if bias is None else Linear()(rows, weight, bias)
+        return y if x.ndim == 2 else reshape(y, x.shape[:-1] + (weight.shape[0],))
     y = matmul(x, transpose(weight))  # other shapes: the general ops
     return y if bias is None else y + bias

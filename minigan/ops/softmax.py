@@ -2,14 +2,16 @@
 
 Both subtract the largest score before exponentiating, which changes nothing mathematically
 (softmax(x) = softmax(x - c)) and keeps ``exp`` from overflowing. Both backward passes are
-written through the *output* tensor, so they can be differentiated again.
+written through the *output* tensor, so they can be differentiated again. The forward passes
+and the plain backward (``backward_arrays``) are kernels on raw arrays: ``reference.py`` in
+``minigan/kernels/`` states them, ``softmax.py`` there makes them fast.
 Derivations: ``docs/05_activations_and_losses.md`` (softmax, log-softmax and cross-entropy).
 
 ``dim`` is required. PyTorch guesses one when it is left out (0 for 0-, 1- and 3-d inputs,
 else 1) and warns that the guess is deprecated; minigan raises instead of guessing.
 """
 from ..autograd import Function
-from .. import backend
+from .. import kernels
 from .reduce import sum
 from .arithmetic import exp
 from .shape import normalize_axes
@@ -24,12 +26,14 @@ class Softmax(Function):
         self.axis = axis
 
     def forward(self, x):
-        e = backend.get_array_module(x).exp(x - x.max(axis=self.axis, keepdims=True))
-        return e / e.sum(axis=self.axis, keepdims=True)
+        return kernels.current().softmax(x, self.axis)
 
     def backward(self, gy):
         y = self.output()
         return y * (gy - sum(gy * y, dim=self.axis, keepdim=True))
+
+    def backward_arrays(self, gy):
+        return kernels.current().softmax_backward(self.output().data, gy, self.axis)
 
 
 class LogSoftmax(Function):
@@ -41,13 +45,14 @@ class LogSoftmax(Function):
         self.axis = axis
 
     def forward(self, x):
-        xp = backend.get_array_module(x)
-        shifted = x - x.max(axis=self.axis, keepdims=True)
-        return shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
+        return kernels.current().log_softmax(x, self.axis)
 
     def backward(self, gy):
         y = self.output()
         return gy - exp(y) * sum(gy, dim=self.axis, keepdim=True)
+
+    def backward_arrays(self, gy):
+        return kernels.current().log_softmax_backward(self.output().data, gy, self.axis)
 
 
 def _axis(name, input, dim):
