@@ -15,7 +15,7 @@ from hypothesis import given, strategies as st
 
 import minigan as mg
 from minigan import backend
-from minigan.kernels import chunked, fast, normalize, reference, resample, softmax
+from minigan.kernels import chunked, conv, fast, normalize, reference, resample, softmax
 from strategies import arrays
 from test_conv import conv_cases, phase_cases
 
@@ -136,6 +136,27 @@ def test_conv_transpose2d_forward_and_backward(device, threads, method, data, mo
     need = data.draw(st.sampled_from([(True, True), (True, False), (False, True)]))
     same(*both("conv_transpose2d_backward", threads, x, w, gy, s, p, d, g, *need,
                conv_transpose=method))
+
+
+@pytest.mark.parametrize("threads", THREADS)
+@given(data=st.data())
+def test_stride_1_transposed_convolution_backward_in_slices(device, threads, data, monkeypatch):
+    """A stride-1 transposed convolution whose im2col(dy) would be many times the image (the
+    input gradient of a 3x3 convolution, differentiated again by a gradient penalty) takes
+    both its gradients a few images at a time (`chunked.py`), as the reference does whole."""
+    monkeypatch.setattr(chunked, "ROWS", data.draw(st.sampled_from([chunked.ROWS, 1, 7])))
+    N, C, OC = (data.draw(st.integers(1, n)) for n in (3, 4, 4))
+    H, W = (data.draw(st.integers(4, 7)) for _ in range(2))
+    K, d = data.draw(st.sampled_from([3, 5])), data.draw(st.sampled_from([1, 2]))
+    p = d * (K - 1) // 2                             # "same" size, plus output_padding < d
+    size = tuple(n + data.draw(st.integers(0, d - 1)) for n in (H, W))
+    x = on(device, data.draw(arrays((N, C, H, W))))
+    w = on(device, data.draw(arrays((C, OC, K, K))))
+    gy = on(device, data.draw(arrays((N, OC) + size)))
+    assert conv._in_slices(gy.shape[2:], x.shape[2:], (K, K))  # the path under test
+    need = data.draw(st.sampled_from([(True, True), (True, False), (False, True)]))
+    same(*both("conv_transpose2d_backward", threads, x, w, gy, (1, 1), (p, p), (d, d), 1,
+               *need))
 
 
 # ------------------------------------------------------------------------ batch norm

@@ -126,8 +126,11 @@ def conv2d_backward(x, weight, gy, stride, padding, dilation, groups, need_x, ne
 def conv_transpose2d_backward(x, weight, gy, stride, padding, dilation, groups, need_x,
                               need_weight):
     """(dx, dW) of y = conv_transpose2d(x, W). Both need im2col(dy) with windows for x's
-    pixels: it is built once."""
-    if groups > 1:
+    pixels: it is built once, unless it would be many times the image (a stride-1 3x3
+    transposed convolution, such as the input gradient of a 3x3 convolution differentiated
+    again by a gradient penalty): then both walk dy a few images at a time (`chunked.py`)."""
+    size = tuple(x.shape[2:])
+    if groups > 1 or _in_slices(gy.shape[2:], size, weight.shape[2:]):
         gx = gw = None
         if need_x and need_weight:
             gy = chunked.channels_last(gy)  # both read dy channels-last: one copy
@@ -136,7 +139,6 @@ def conv_transpose2d_backward(x, weight, gy, stride, padding, dilation, groups, 
         if need_weight:
             gw = conv2d_grad_weight(gy, x, weight.shape[2:], stride, padding, dilation, groups)
         return gx, gw
-    size = tuple(x.shape[2:])
     keep = {}
     if need_x and need_weight and conv_output_size(gy.shape[2:], weight.shape[2:], stride,
                                                    padding, dilation) == size:

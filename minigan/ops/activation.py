@@ -35,10 +35,28 @@ class LeakyReLU(Function):
         return kernels.current().leaky_relu(x, self.slope)
 
     def backward(self, gy):
-        return where(self.inputs[0].data > 0, gy, gy * self.slope)
+        return LeakyReLUBackward(self.inputs[0].data, self.slope)(gy)
 
     def backward_arrays(self, gy):
         return kernels.current().leaky_relu_backward(self.inputs[0].data, gy, self.slope)
+
+
+class LeakyReLUBackward(Function):
+    """dx = dy if x > 0 else a * dy, for a constant x: LeakyReLU's backward as one op, so a
+    gradient penalty differentiates it in one pass. It is linear in dy with a constant mask,
+    so its own backward is the same map: ddy = ddx if x > 0 else a * ddx."""
+
+    def __init__(self, x, negative_slope):
+        self.x, self.slope = x, negative_slope
+
+    def forward(self, gy):
+        return kernels.current().leaky_relu_backward(self.x, gy, self.slope)
+
+    def backward(self, ggx):
+        return LeakyReLUBackward(self.x, self.slope)(ggx)
+
+    def backward_arrays(self, ggx):
+        return self.forward(ggx)
 
 
 class Tanh(Function):

@@ -12,8 +12,8 @@ the conv's input channels *through the weights* (modulation, StyleGAN2 Eq. 1), a
 output channel's weights are then rescaled to unit norm (demodulation, Eq. 2-3): the
 normalisation that AdaIN applied to the activations, applied to the weights from the
 statistics the activations would have, which removes AdaIN's "droplet" artefacts. The
-weights differ per sample, so the conv over a batch is one grouped convolution with one
-group per sample (`modulated_conv2d`).
+weights differ per sample, yet both scalings can move off them onto the activations, so the
+conv over a batch is one ordinary convolution (`modulated_conv2d`).
 
 Around it: per-pixel noise with learned per-channel strengths (B in StyleGAN Fig. 1) for
 stochastic detail; style mixing (two w's switched at a random layer, `mix_styles`) so that
@@ -39,7 +39,7 @@ from ...autograd import Tensor, grad, no_grad
 from ...creation import full, randn, zeros, rand
 from ...nn import Module, ModuleList, Sequential, Parameter, Flatten, init
 from ...nn import functional as F
-from ...ops import broadcast_to, mean, reshape, sqrt, sum
+from ...ops import broadcast_to, matmul, mean, reshape, sqrt, sum, transpose
 from ..trainer import GANTrainer
 from ..tricks import MinibatchStdDev
 from .dcgan import _Discriminator
@@ -129,17 +129,19 @@ def modulated_conv2d(x, weight, styles, demodulate=True, padding=0, eps=1e-8):
         w'_{n,o,c,k} = s_{n,c} w_{o,c,k}                                 (Eq. 1, modulation)
         sigma_{n,o}  = sqrt(sum_{c,k} w'_{n,o,c,k}^2 + eps)              (Eq. 2)
         w''          = w' / sigma_{n,o}                                  (Eq. 3, demodulation)
-    then y_n = conv2d(x_n, w''_n). Folding the batch into the channels, x as (1, N*C, H, W)
-    and w'' as (N*OC, C, K, K), makes that one convolution with groups = N: group n sees
-    only sample n's channels and only its weights."""
-    N, C, H, W = x.shape
-    OC, _, K, _ = weight.shape
-    w = reshape(weight, (1, OC, C, K, K)) * reshape(styles, (N, 1, C, 1, 1))
+    then y_n = conv2d(x_n, w''_n). Computed as StyleGAN2's code trains (fused_modconv off),
+    with the one weight shared by the batch: scaling the weights' input channels by s_n is
+    scaling x_n's channels, and dividing output o's weights by sigma_{n,o} is dividing output
+    channel o, so
+        y_n = conv2d(x_n * s_n, w) / sigma_n,   sigma_{n,o}^2 = sum_c s_{n,c}^2 sum_k w_{o,c,k}^2 + eps
+    one ordinary convolution of the whole batch instead of N per-sample ones."""
+    N, C = styles.shape
+    y = F.conv2d(x * reshape(styles, (N, C, 1, 1)), weight, padding=padding)
     if demodulate:
-        w = w / sqrt(sum(w * w, dim=(2, 3, 4), keepdim=True) + eps)
-    y = F.conv2d(reshape(x, (1, N * C, H, W)), reshape(w, (N * OC, C, K, K)),
-                 padding=padding, groups=N)
-    return reshape(y, (N, OC) + y.shape[2:])
+        # (N, C) @ (C, OC): each sample's squared styles against each filter's squared taps
+        sigma = sqrt(matmul(styles * styles, transpose(sum(weight * weight, dim=(2, 3)))) + eps)
+        y = y / reshape(sigma, (N, -1, 1, 1))
+    return y
 
 
 class ModulatedConv2d(Module):
