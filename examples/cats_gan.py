@@ -54,8 +54,7 @@ def parse_args(argv=None):
                                             "(see docs/12_architectures.md).")
     p.add_argument("--arch", required=True, choices=sorted(ARCHS))
     # Every other default is None here, so `resolve_config` can tell what was typed.
-    p.add_argument("--steps", type=positive_int, help="generator updates in total (1000; "
-                   "fewer for the slower architectures, see examples/archs/__init__.py)")
+    p.add_argument("--steps", type=positive_int, help="generator updates in total (1000)")
     p.add_argument("--batch-size", type=positive_int, help="(64)")
     p.add_argument("--image-size", type=cats_dcgan.power_of_two_size, help="(32)")
     p.add_argument("--nz", type=positive_int, help="length of z (default: the architecture's)")

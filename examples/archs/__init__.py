@@ -5,13 +5,6 @@
     build_trainer(config)    -> a trainer for minigan.gan.loop.run_training, its models on
                              config["device"] and seeded by config["seed"]
 
-A default run (no --steps) should end within 15 minutes on a 2-core CPU: the families whose
-step costs more than 0.75 s at batch 64 and 32x32 there set fewer ``steps`` than cats_gan.py's
-1,000, so that steps x (s/step) stays near 12 minutes and grids, checkpoints and the GIF fit in
-the rest (s/step from `benchmarks/zoo_step.py` on the idle development machine, 2026-12-03:
-resnet 0.80, sagan 1.01, biggan 0.86, stylegan 0.74 plus R1 on one step in 16 at 1.03,
-msg 0.83; dcgan 0.20, vit-d 0.65 and progan, whose early stages are cheap, keep 1,000).
-
 `gan_trainer` below is the part they share: seed, models to the device, two Adam optimizers.
 """
 import minigan

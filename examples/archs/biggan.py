@@ -19,7 +19,7 @@ from . import gan_trainer
 
 DEFAULTS = dict(loss="hinge", lr_g=1e-4, lr_d=4e-4, betas=(0.0, 0.999), nz=120, ngf=32, ndf=32,
                 n_critic=1, ema=0.999, embed_dim=32, ortho_beta=1e-4, num_classes=1,
-                conditional=None, steps=800)  # steps: see archs/__init__.py
+                conditional=None)
 PER_CLASS = 8  # samples per class in the progress grid of a conditional run (one row each)
 
 

@@ -6,7 +6,7 @@ from minigan.gan.models.sngan import SNGANGenerator, SNGANDiscriminator
 from . import gan_trainer
 
 DEFAULTS = dict(loss="hinge", lr_g=2e-4, lr_d=2e-4, betas=(0.0, 0.9), nz=128, ngf=32, ndf=32,
-                n_critic=1, ema=None, steps=900)  # steps: see archs/__init__.py
+                n_critic=1, ema=None)
 
 
 def build_trainer(config):

@@ -6,7 +6,7 @@ from minigan.gan.models.sagan import SAGANGenerator, SAGANDiscriminator
 from . import gan_trainer
 
 DEFAULTS = dict(loss="hinge", lr_g=1e-4, lr_d=4e-4, betas=(0.0, 0.9), nz=128, ngf=32, ndf=32,
-                n_critic=1, ema=None, pool=True, steps=700)  # steps: see archs/__init__.py
+                n_critic=1, ema=None, pool=True)
 
 
 def build_trainer(config):

@@ -21,8 +21,7 @@ from minigan.gan.models.stylegan import (StyleGANDiscriminator, StyleGANGenerato
 DEFAULTS = dict(loss="logistic", lr_g=2e-3, lr_d=2e-3, betas=(0.0, 0.99), nz=128, ngf=16,
                 ndf=16, max_channels=64, w_dim=64, mapping_layers=4, mapping_lr_mul=0.01,
                 r1_gamma=0.1, r1_interval=16, mixing_prob=0.9, n_critic=1, ema=0.995,
-                pl_weight=0.0,  # path-length regularisation: StyleGAN2 uses 2 (costly on a CPU)
-                steps=900)  # see archs/__init__.py
+                pl_weight=0.0)  # path-length regularisation: StyleGAN2 uses 2 (costly on a CPU)
 
 
 def settings(config):
