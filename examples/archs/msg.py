@@ -15,7 +15,7 @@ from .progan import widths_for  # noqa: F401  (channels at 4, 8, ..., image_size
 
 # ``widths``: channels at 4, 8, 16, 32, 64, as ProGAN's spec.
 DEFAULTS = dict(loss="rasgan", lr_g=3e-3, lr_d=3e-3, betas=(0.0, 0.99), nz=128, n_critic=1,
-                ema=0.999, widths=(64, 64, 32, 16, 8), combine="simple")
+                ema=0.995, widths=(64, 64, 32, 16, 8), combine="simple")  # EMA: see biggan.py
 
 
 def settings(config):
