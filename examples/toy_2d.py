@@ -24,7 +24,8 @@ from minigan import optim  # noqa: E402
 from minigan.data.toy import code_mode_agreement, mode_coverage, sample_toy, toy_modes  # noqa: E402,E501
 from minigan.gan import (MLPGenerator, MLPDiscriminator, ReferenceBatch,  # noqa: E402
                          ConditionalMLPGenerator, ConditionalMLPDiscriminator, OBJECTIVES,
-                         rejection_sample, PackedDiscriminator, AutoencoderDiscriminator, QHead)
+                         rejection_sample, PackedDiscriminator, AutoencoderDiscriminator, QHead,
+                         linear_decay)
 from minigan.gan.remedies import REMEDIES, chosen_remedies  # noqa: E402
 from minigan.gan.trainer import NonFiniteLossError  # noqa: E402
 from minigan.gan.remedies import make_trainer as remedy_trainer  # noqa: E402
@@ -188,13 +189,13 @@ def main(argv=None):
             else:
                 yield x / scale
 
+    factor = linear_decay(args.steps, args.decay_start)
+
     def decay(trainer, log):
         if args.lr_decay:  # constant until decay_start, then linearly to 0 at the last step
-            begin = args.decay_start * args.steps
-            factor = min(1.0, (args.steps - trainer.step) / max(1.0, args.steps - begin))
             for opt, lr in ((g_opt, args.lr_g), (d_opt, args.lr_d)):
                 for group in opt.param_groups:
-                    group["lr"] = lr * factor
+                    group["lr"] = lr * factor(trainer.step)
 
     def report(trainer, log):
         if trainer.step % max(1, args.steps // 10) == 0 or trainer.step == args.steps:

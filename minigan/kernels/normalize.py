@@ -148,8 +148,8 @@ def _per_element_backward(x, weight, gy, mean, var, eps, axes):
 
     def work(k, i):
         gx = gr[i] * xr[i]                                  # dy x
-        sum_gy_xc = gx @ w - mu[i] * (gr[i] @ w)            # sum(g (x - mu))
         sum_g = gr[i] @ w
+        sum_gy_xc = gx @ w - mu[i] * sum_g                  # sum(g (x - mu))
         parts[k, 0] = s[i] @ gx
         parts[k, 0] -= (mu[i] * s[i]) @ gr[i]               # sum(dy xhat)
         parts[k, 1] = gr[i].sum(axis=0)                     # sum(dy)
