@@ -26,7 +26,7 @@ INTERFACE = ["conv2d", "conv_transpose2d", "conv2d_grad_weight", "conv2d_backwar
              "block_sum", "upsample_nearest", "max_pool_windows", "gather_windows",
              "scatter_windows", "separable_map", "pad", "pad_backward", "softmax",
              "softmax_backward", "log_softmax", "log_softmax_backward", "gelu_tanh",
-             "gelu_tanh_backward"]
+             "gelu_tanh_backward", "pixel_shuffle", "pixel_unshuffle"]
 
 
 def test_both_sets_offer_the_same_functions_with_the_same_arguments():
@@ -268,6 +268,22 @@ def test_pooling_and_resampling_kernels(device, threads, chunk, data, monkeypatc
     rows = on(device, np.asarray(data.draw(arrays((4, image[-2])))))
     cols = on(device, np.asarray(data.draw(arrays((5, image[-1])))))
     same(*both("separable_map", threads, x, rows, cols))
+
+
+@pytest.mark.parametrize("threads", THREADS)
+@given(data=st.data())
+def test_pixel_shuffle_kernels_are_the_same_permutation(device, threads, data):
+    r = data.draw(st.integers(1, 3))
+    lead = data.draw(st.sampled_from([(3,), (2, 3), ()]))
+    shape = lead + (data.draw(st.integers(1, 2)) * r * r, data.draw(st.integers(1, 3)),
+                    data.draw(st.integers(1, 3)))
+    x = on(device, np.asarray(data.draw(arrays(shape))))
+    y, expected = both("pixel_shuffle", threads, x, r)
+    np.testing.assert_array_equal(backend.to_numpy(y), backend.to_numpy(expected))
+    assert y.shape == lead + (shape[-3] // (r * r), shape[-2] * r, shape[-1] * r)
+    back, expected = both("pixel_unshuffle", threads, y, r)
+    np.testing.assert_array_equal(backend.to_numpy(back), backend.to_numpy(expected))
+    np.testing.assert_array_equal(backend.to_numpy(back), backend.to_numpy(x))
 
 
 # --------------------------------------------------------------------- padding modes

@@ -13,5 +13,6 @@ from .normalize import normalize, normalize_backward  # noqa: F401
 from .softmax import softmax, softmax_backward, log_softmax, log_softmax_backward  # noqa: F401
 from .parallel import for_each  # noqa: F401
 from .resample import (block_sum, upsample_nearest, max_pool_windows,  # noqa: F401
-                       gather_windows, scatter_windows, separable_map)
+                       gather_windows, scatter_windows, separable_map,
+                       pixel_shuffle, pixel_unshuffle)
 from .padding import pad, pad_backward  # noqa: F401

@@ -356,6 +356,21 @@ def scatter_windows(g, which, kernel):
     return _from_windows(xp.where(chosen, g[..., None], g.dtype.type(0)), kernel)
 
 
+def pixel_shuffle(x, r):
+    """(..., C*r*r, H, W) -> (..., C, H*r, W*r): y[..., c, h*r + i, w*r + j] =
+    x[..., c*r*r + i*r + j, h, w], a reshape, a permute and a reshape (a copy)."""
+    *lead, C, H, W = x.shape
+    blocks = x.reshape(-1, C // (r * r), r, r, H, W).transpose(0, 1, 4, 2, 5, 3)
+    return blocks.reshape(*lead, C // (r * r), H * r, W * r)
+
+
+def pixel_unshuffle(x, r):
+    """The inverse of `pixel_shuffle`: (..., C, H*r, W*r) -> (..., C*r*r, H, W)."""
+    *lead, C, H, W = x.shape
+    blocks = x.reshape(-1, C, H // r, r, W // r, r).transpose(0, 1, 3, 5, 2, 4)
+    return blocks.reshape(*lead, C * r * r, H // r, W // r)
+
+
 def separable_map(x, rows, cols):
     """y = rows @ x @ cols^T on the last two axes: x (..., H, W), rows (OH, H), cols (OW, W)."""
     return rows @ x @ cols.T

@@ -1,6 +1,6 @@
 """Fast pooling and resampling: the same results as the reference kernels `block_sum`,
-`upsample_nearest`, `max_pool_windows`, `scatter_windows` and `separable_map`, without
-the reference's big copies and fancy indexes.
+`upsample_nearest`, `max_pool_windows`, `scatter_windows`, `separable_map` and
+`pixel_shuffle`/`pixel_unshuffle`, without the reference's big copies and fancy indexes.
 
 Shape letters: B images (all leading axes together), H x W image, KH x KW window (as
 large as the stride: windows do not overlap), OH x OW output. See
@@ -12,8 +12,11 @@ and the KH*KW window positions are visited one strided slice at a time: a 2x2 wi
 four elementwise passes over a quarter of the image each, and reducing the KH rows first
 (whole rows of memory) leaves the strided work to the smaller second step. Nearest
 upsampling is two `repeat`s; `separable_map` does its two products on the threads, a slice
-of the batch each.
+of the batch each. Pixel shuffle is a permuting copy, shared between the threads, a slice of
+the batch each.
 """
+import math
+
 from .. import backend
 from . import reference
 from .parallel import over_batch
@@ -130,3 +133,31 @@ def separable_map(x, rows, cols):
         xp.matmul(rows @ x3[start:stop], cols_t, out=y[start:stop])
     over_batch(work, x3.shape[0], 2 * y.size, x)
     return y.reshape(x.shape[:-2] + (OH, OW))
+
+
+def _permuting_copy(source, target_shape, to_source_order):
+    """A copy of the 6-D ``source`` into a new C-contiguous array of ``target_shape``, whose
+    axes ``to_source_order`` match the source's: the batch in slices on the threads (a
+    reshape of the permuted view would copy on one core)."""
+    xp = backend.get_array_module(source)
+    target = xp.empty(target_shape, dtype=source.dtype)
+    view = target.transpose(to_source_order)
+
+    def work(start, stop):
+        view[start:stop] = source[start:stop]
+    over_batch(work, source.shape[0], 2 * source.size, source)
+    return target
+
+
+def pixel_shuffle(x, r):
+    *lead, C, H, W = x.shape
+    y = _permuting_copy(x.reshape(-1, C // (r * r), r, r, H, W),
+                        (math.prod(lead), C // (r * r), H, r, W, r), (0, 1, 3, 5, 2, 4))
+    return y.reshape(*lead, C // (r * r), H * r, W * r)
+
+
+def pixel_unshuffle(x, r):
+    *lead, C, H, W = x.shape
+    y = _permuting_copy(x.reshape(-1, C, H // r, r, W // r, r),
+                        (math.prod(lead), C, r, r, H // r, W // r), (0, 1, 4, 2, 5, 3))
+    return y.reshape(*lead, C * r * r, H // r, W // r)

@@ -6,16 +6,17 @@ Each is linear in x, so each gradient is the adjoint map, differentiable again:
   other's gradients. Other sizes are a gather (`getitem`), whose gradient is a scatter;
 - bilinear is y = A_H @ x @ A_W^T with constant interpolation matrices (`SeparableMap`),
   whose gradient is the same map with the transposed matrices;
-- pixel shuffle is a reshape and a permute.
+- pixel shuffle moves values without arithmetic (a permutation); its adjoint is the
+  inverse permutation, pixel unshuffle.
 The array work is in ``minigan/kernels/`` (`block_sum`, `upsample_nearest`,
-`separable_map`). See ``docs/03_convolution.md`` ("Pooling and resampling").
+`separable_map`, `pixel_shuffle`). See ``docs/03_convolution.md`` ("Pooling and resampling").
 """
 import math
 import numbers
 
 from ..autograd import Function
 from .. import backend, kernels
-from .shape import getitem, permute, reshape
+from .shape import getitem
 
 MODES = ("nearest", "bilinear")
 NOT_IMPLEMENTED = ("linear", "bicubic", "trilinear", "area", "nearest-exact")
@@ -181,33 +182,52 @@ def _factor(op, name, value):
     return int(value)
 
 
+class PixelShuffle(Function):
+    """y[..., c, h*r + i, w*r + j] = x[..., c*r*r + i*r + j, h, w]: each group of r*r
+    channels becomes an r x r block of pixels. Only a permutation of the values, so
+    dx = dy moved back (`PixelUnshuffle`), and the two are each other's gradients.
+    docs/03_convolution.md"""
+
+    def __init__(self, r):
+        self.r = r
+
+    def forward(self, x):
+        return kernels.current().pixel_shuffle(x, self.r)
+
+    def backward(self, gy):
+        return PixelUnshuffle(self.r)(gy)
+
+
+class PixelUnshuffle(Function):
+    """The inverse permutation of `PixelShuffle`: each r x r block of pixels becomes r*r
+    channels; dx = `PixelShuffle` of dy. docs/03_convolution.md"""
+
+    def __init__(self, r):
+        self.r = r
+
+    def forward(self, x):
+        return kernels.current().pixel_unshuffle(x, self.r)
+
+    def backward(self, gy):
+        return PixelShuffle(self.r)(gy)
+
+
 def pixel_shuffle(input, upscale_factor):
-    """(*, C*r*r, H, W) -> (*, C, H*r, W*r): each group of r*r channels becomes an r x r
-    block of pixels, y[c, h*r + i, w*r + j] = x[c*r*r + i*r + j, h, w]. A reshape, a permute
-    and a reshape, so the gradient is the same moves undone (`pixel_unshuffle`).
-    See docs/03_convolution.md."""
+    """(*, C*r*r, H, W) -> (*, C, H*r, W*r) (`PixelShuffle`)."""
     op, x = "pixel_shuffle", input
     r = _factor(op, "upscale_factor", upscale_factor)
     if x.ndim < 3 or x.shape[-3] % (r * r):
         raise ValueError(f"{op}: expected an input (*, C*r*r, H, W) whose channels divide by "
                          f"upscale_factor**2 = {r * r}, got shape {x.shape}")
-    *lead, C, H, W = x.shape
-    L = len(lead)
-    y = reshape(x, (*lead, C // (r * r), r, r, H, W))
-    y = permute(y, (*range(L), L, L + 3, L + 1, L + 4, L + 2))  # (*, C, H, r, W, r)
-    return reshape(y, (*lead, C // (r * r), H * r, W * r))
+    return PixelShuffle(r)(x)
 
 
 def pixel_unshuffle(input, downscale_factor):
-    """(*, C, H*r, W*r) -> (*, C*r*r, H, W), the inverse of `pixel_shuffle`: each r x r
-    block of pixels becomes r*r channels. See docs/03_convolution.md."""
+    """(*, C, H*r, W*r) -> (*, C*r*r, H, W), the inverse of `pixel_shuffle`
+    (`PixelUnshuffle`)."""
     op, x = "pixel_unshuffle", input
     r = _factor(op, "downscale_factor", downscale_factor)
     if x.ndim < 3 or x.shape[-2] % r or x.shape[-1] % r:
         raise ValueError(f"{op}: expected an input (*, C, H*r, W*r) whose height and width "
                          f"divide by downscale_factor = {r}, got shape {x.shape}")
-    *lead, C, H, W = x.shape
-    L = len(lead)
-    y = reshape(x, (*lead, C, H // r, r, W // r, r))
-    y = permute(y, (*range(L), L, L + 2, L + 4, L + 1, L + 3))  # (*, C, r, r, H, W)
-    return reshape(y, (*lead, C * r * r, H // r, W // r))
+    return PixelUnshuffle(r)(x)
