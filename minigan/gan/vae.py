@@ -19,8 +19,10 @@ class VAETrainer:
     standard deviation on the [-1, 1] pixel scale; ``num_samples``: size of the fixed noise
     batch `sample` decodes to show progress."""
 
-    # The NaN check and one-transfer fetch of the logged numbers, as the GAN trainer does it.
-    _fetch = GANTrainer._fetch
+    # The NaN check and one-transfer fetch of the logged numbers, and the step's bookkeeping,
+    # as the GAN trainer does them.
+    _fetch, _end_step = GANTrainer._fetch, GANTrainer._end_step
+    lr_schedulers = ()
 
     def __init__(self, vae, optimizer, sigma=0.1, seed=0, num_samples=64):
         self.vae, self.optimizer, self.sigma = vae, optimizer, sigma
@@ -46,10 +48,7 @@ class VAETrainer:
         log = self._fetch({"loss": loss, "reconstruction": nll, "kl": kl}, "loss")
         loss.backward()
         self.optimizer.step()
-        self.step += 1
-        log["step"] = self.step
-        self.history.append(log)
-        return log
+        return self._end_step(log)
 
     def _eval(self, net, x):
         was_training = net.training
