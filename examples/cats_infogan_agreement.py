@@ -13,10 +13,13 @@ colour. Reported (and written to ``--json``):
                 share of the commonest fur among the samples, e.g. 1/9 for uniform colours
     nmi         normalised mutual information between code and fur (0: independent)
     per code    each value's majority fur and its share
+    attributes  agreement, chance and nmi for every attribute the classifier names (fur,
+                pattern, eyes, pose); ``--attribute`` picks the one listed per code
 
 The classifier must be trained at the checkpoint's image size
 (``examples/cats_classifier.py --image-size``). InfoGAN learns *some* factor with its code:
-pose or pattern may win over colour, which this measure would show as a low agreement.
+pose or pattern may win over colour, which shows as a low agreement with fur and a higher
+one with the factor it found.
 """
 import argparse
 import json
@@ -34,29 +37,29 @@ from minigan.utils.io import atomic_open
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from examples.sample import load_generator  # noqa: E402  (rebuilds G from the checkpoint)
 
-ATTRIBUTE = "fur"
 PROG = os.path.basename(__file__)
 
 
 def classes_per_code(G, config, classifier, per_code=200, seed=0, device="cpu", chunk=256):
-    """(codes, fur classes): ``per_code`` images for each code value, classified."""
+    """(codes, {attribute: classes}): ``per_code`` images for each code value, each given
+    a class per attribute by the classifier."""
     k, c = config["infogan"], config["infogan_continuous"]
     rng = np.random.default_rng(seed)
     codes = np.repeat(np.arange(k), per_code)
     z = rng.standard_normal((len(codes), config["nz"]))
     continuous = sample_codes(len(codes), k, c, "float64", generator=rng)[1].numpy()[:, k:]
     inputs = np.concatenate([z, np.eye(k)[codes], continuous], axis=1)
-    classes = []
+    classes = {name: [] for name in CAT_ATTRIBUTES}
     with minigan.no_grad():
         for i in range(0, len(codes), chunk):
             images = G(minigan.tensor(inputs[i:i + chunk], dtype="float32", device=device))
-            logits = classifier(images)[ATTRIBUTE]
-            classes.append(minigan.to_numpy(logits.data).argmax(1))
-    return codes, np.concatenate(classes)
+            for name, logits in classifier(images).items():
+                classes[name].append(minigan.to_numpy(logits.data).argmax(1))
+    return codes, {name: np.concatenate(found) for name, found in classes.items()}
 
 
-def report(codes, classes):
-    names = CAT_ATTRIBUTES[ATTRIBUTE]
+def report(codes, classes, attribute):
+    names = CAT_ATTRIBUTES[attribute]
     per_code = {}
     for code in np.unique(codes):
         counts = np.bincount(classes[codes == code], minlength=len(names))
@@ -69,10 +72,14 @@ def report(codes, classes):
 
 
 def main(argv=None, classifier=None):
-    p = argparse.ArgumentParser(description="Agreement of an InfoGAN code with fur colour.")
+    p = argparse.ArgumentParser(description="Agreement of an InfoGAN code with fur colour "
+                                            "(or another attribute).")
     p.add_argument("--checkpoint", required=True, help="a cats_dcgan.py --infogan checkpoint")
     p.add_argument("--classifier", default="runs/cats_classifier/classifier.npz",
                    help="written by examples/cats_classifier.py at the same image size")
+    p.add_argument("--attribute", choices=sorted(CAT_ATTRIBUTES), default="fur",
+                   help="the attribute whose majority per code value is listed (fur); the "
+                        "agreement with every attribute is printed")
     p.add_argument("--per-code", type=positive_int, default=200, help="images per code value")
     p.add_argument("--ema", action="store_true", help="use the EMA weights")
     p.add_argument("--seed", type=non_negative_int, default=0)
@@ -93,11 +100,15 @@ def main(argv=None, classifier=None):
         classifier = load_cat_classifier(args.classifier, args.device)
     codes, classes = classes_per_code(G, config, classifier.eval(), args.per_code, args.seed,
                                       args.device)
-    result = report(codes, classes)
+    result = report(codes, classes[args.attribute], args.attribute)
+    # The code may have found another factor: the same numbers for every attribute.
+    result["attributes"] = {name: {k: v for k, v in report(codes, found, name).items()
+                                   if k != "per_code"} for name, found in classes.items()}
     for code, row in result["per_code"].items():
         print(f"code {code}: {100 * row['share']:5.1f}% {row['majority']}")
-    print(f"agreement with fur colour: {100 * result['agreement']:.1f}% (chance about "
-          f"{100 * result['chance']:.1f}%), normalised mutual information {result['nmi']:.3f}")
+    for name, row in result["attributes"].items():
+        print(f"agreement with {name}: {100 * row['agreement']:.1f}% (chance about "
+              f"{100 * row['chance']:.1f}%), normalised mutual information {row['nmi']:.3f}")
     if args.json:
         with atomic_open(args.json, "w") as f:
             json.dump(result, f, indent=2)

@@ -199,3 +199,11 @@ def test_infogan_agreement_command(tmp_path):
     assert set(result["per_code"]) == {0, 1, 2}
     assert result["chance"] <= result["agreement"] <= 1.0 and 0.0 <= result["nmi"] <= 1.0
     assert json.loads((tmp_path / "a.json").read_text())["agreement"] == result["agreement"]
+    assert set(result["attributes"]) == {"fur", "pattern", "eyes", "pose"}
+    assert result["attributes"]["fur"]["agreement"] == result["agreement"]
+    pose = cats_infogan_agreement.main(["--checkpoint", str(run / "checkpoint.npz"),
+                                        "--classifier", str(tmp_path / "judge.npz"),
+                                        "--per-code", "5", "--attribute", "pose"])
+    assert pose["agreement"] == result["attributes"]["pose"]["agreement"]
+    assert {row["majority"] for row in pose["per_code"].values()} <= {
+        "tilted left", "upright", "tilted right"}
