@@ -15,6 +15,8 @@ colour. Reported (and written to ``--json``):
     per code    each value's majority fur and its share
     attributes  agreement, chance and nmi for every attribute the classifier names (fur,
                 pattern, eyes, pose); ``--attribute`` picks the one listed per code
+    q_accuracy  how often InfoGAN's own Q (on D's features) names the code of an image: a
+                code G encodes in changes the classifier does not see shows here
 
 The classifier must be trained at the checkpoint's image size
 (``examples/cats_classifier.py --image-size``). InfoGAN learns *some* factor with its code:
@@ -29,32 +31,49 @@ import sys
 import minigan
 from minigan.backend import DeviceError, np, parse_device
 from minigan.data.cats import CAT_ATTRIBUTES
-from minigan.gan import sample_codes
+from minigan.gan import QHead, sample_codes
+from minigan.serialization import load
 from minigan.metrics import code_agreement, load_cat_classifier, normalized_mutual_information
 from minigan.utils.cli import non_negative_int, positive_int
 from minigan.utils.io import atomic_open
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from examples.sample import load_generator  # noqa: E402  (rebuilds G from the checkpoint)
+from examples.cats_dcgan import make_discriminator  # noqa: E402
 
 PROG = os.path.basename(__file__)
 
 
-def classes_per_code(G, config, classifier, per_code=200, seed=0, device="cpu", chunk=256):
+def code_reader(path, config, device="cpu"):
+    """images -> Q's code logits: InfoGAN's own reader of the code (Q on D's features), as
+    trained in the run of checkpoint ``path``."""
+    state = load(path)["trainer"]
+    D = make_discriminator(config)
+    D.load_state_dict(state["discriminator"])
+    features = config["ndf"] * config["image_size"] // 8 * 16
+    Q = QHead(features, config["infogan"], config["infogan_continuous"])
+    Q.load_state_dict(state["q_head"])
+    D, Q = D.to(device).eval(), Q.to(device).eval()
+    return lambda images: Q(D.features(images))[0]
+
+
+def classes_per_code(G, config, classifier, per_code=200, seed=0, device="cpu", chunk=256,
+                     reader=None):
     """(codes, {attribute: classes}): ``per_code`` images for each code value, each given
-    a class per attribute by the classifier."""
+    a class per attribute by the classifier (and the code ``reader`` reads, as "code")."""
     k, c = config["infogan"], config["infogan_continuous"]
     rng = np.random.default_rng(seed)
     codes = np.repeat(np.arange(k), per_code)
     z = rng.standard_normal((len(codes), config["nz"]))
     continuous = sample_codes(len(codes), k, c, "float64", generator=rng)[1].numpy()[:, k:]
     inputs = np.concatenate([z, np.eye(k)[codes], continuous], axis=1)
-    classes = {name: [] for name in CAT_ATTRIBUTES}
+    classes = {name: [] for name in [*CAT_ATTRIBUTES, *["code"] * (reader is not None)]}
     with minigan.no_grad():
         for i in range(0, len(codes), chunk):
             images = G(minigan.tensor(inputs[i:i + chunk], dtype="float32", device=device))
-            for name, logits in classifier(images).items():
-                classes[name].append(minigan.to_numpy(logits.data).argmax(1))
+            judged = {**classifier(images), **({"code": reader(images)} if reader else {})}
+            for name, logits in judged.items():
+                classes[name].append(minigan.to_numpy(logits).argmax(1))
     return codes, {name: np.concatenate(found) for name, found in classes.items()}
 
 
@@ -99,8 +118,12 @@ def main(argv=None, classifier=None):
                     f"examples/cats_classifier.py --image-size {config['image_size']}")
         classifier = load_cat_classifier(args.classifier, args.device)
     codes, classes = classes_per_code(G, config, classifier.eval(), args.per_code, args.seed,
-                                      args.device)
+                                      args.device, reader=code_reader(args.checkpoint, config,
+                                                                      args.device))
+    # Can InfoGAN's own Q read the code back? (G may encode it in changes no one else sees.)
+    q_accuracy = float((classes.pop("code") == codes).mean())
     result = report(codes, classes[args.attribute], args.attribute)
+    result["q_accuracy"] = q_accuracy
     # The code may have found another factor: the same numbers for every attribute.
     result["attributes"] = {name: {k: v for k, v in report(codes, found, name).items()
                                    if k != "per_code"} for name, found in classes.items()}
@@ -109,6 +132,8 @@ def main(argv=None, classifier=None):
     for name, row in result["attributes"].items():
         print(f"agreement with {name}: {100 * row['agreement']:.1f}% (chance about "
               f"{100 * row['chance']:.1f}%), normalised mutual information {row['nmi']:.3f}")
+    print(f"InfoGAN's Q reads the code back from {100 * q_accuracy:.1f}% of the images "
+          f"(chance {100 / config['infogan']:.1f}%)")
     if args.json:
         with atomic_open(args.json, "w") as f:
             json.dump(result, f, indent=2)

@@ -232,7 +232,10 @@ def xp_for(device):
 
 
 def to_numpy(array):
-    """A host NumPy array with the same contents (an explicit, deliberate copy from a device)."""
+    """A host NumPy array with the same contents (an explicit, deliberate copy from a device).
+    A Tensor gives its data (NumPy would otherwise iterate it into an array of 0-d Tensors)."""
+    if getattr(array, "_is_tensor", False):
+        array = array.data
     if cupy is not None and isinstance(array, cupy.ndarray):
         return cupy.asnumpy(array)
     if type(array).__name__ == "StrictArray":

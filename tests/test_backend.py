@@ -14,6 +14,14 @@ def test_array_module_follows_the_data():
     assert backend.get_array_module(1.0, None) is np
 
 
+def test_to_numpy_of_a_tensor_is_its_data(device):
+    # np.asarray(tensor) would iterate it into an object array of 0-d Tensors
+    t = mg.tensor([[5, 7], [1, 0]], device=device)
+    array = mg.to_numpy(t)
+    assert array.dtype == np.int64 and array.shape == (2, 2)
+    np.testing.assert_array_equal(array, [[5, 7], [1, 0]])
+
+
 def test_device_names_are_canonical():
     assert backend.parse_device("CPU") == "cpu"
     assert backend.parse_device("strict") == "strict:0"

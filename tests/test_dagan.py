@@ -200,6 +200,17 @@ def test_infogan_agreement_command(tmp_path):
     assert result["chance"] <= result["agreement"] <= 1.0 and 0.0 <= result["nmi"] <= 1.0
     assert json.loads((tmp_path / "a.json").read_text())["agreement"] == result["agreement"]
     assert set(result["attributes"]) == {"fur", "pattern", "eyes", "pose"}
+    assert 0.0 <= result["q_accuracy"] <= 1.0
+    # the code reader is the run's own Q on its own D's features
+    checkpoint = minigan.load(str(run / "checkpoint.npz"))
+    config = {**checkpoint["config"], "device": "cpu"}
+    trainer, _ = cats_dcgan.build(config, np.zeros((4, 8, 8, 3), np.uint8))
+    trainer.load_state_dict(checkpoint["trainer"])
+    trainer.D.eval(), trainer.Q.eval()
+    images = minigan.randn(5, 3, 8, 8)
+    reader = cats_infogan_agreement.code_reader(str(run / "checkpoint.npz"), config)
+    np.testing.assert_array_equal(reader(images).numpy(),
+                                  trainer.Q(trainer._features(images, None))[0].numpy())
     assert result["attributes"]["fur"]["agreement"] == result["agreement"]
     pose = cats_infogan_agreement.main(["--checkpoint", str(run / "checkpoint.npz"),
                                         "--classifier", str(tmp_path / "judge.npz"),
