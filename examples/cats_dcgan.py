@@ -210,10 +210,7 @@ def build(config, images):
     D.apply(dcgan_init)
     G.to(config["device"])
     D.to(config["device"])
-    q_head = None
-    if config.get("infogan"):  # Q reads D's last feature maps, (ndf * size/8, 4, 4)
-        features = config["ndf"] * config["image_size"] // 8 * 16
-        q_head = QHead(features, config["infogan"], INFOGAN_CONTINUOUS).to(config["device"])
+    q_head = make_q_head(config).to(config["device"]) if config.get("infogan") else None
     betas = (config["beta1"], 0.999)
     g_opt = optim.Adam(G.parameters(), lr=config.get("lr_g") or config["lr"], betas=betas)
     d_opt = optim.Adam(D.parameters(), lr=config.get("lr_d") or config["lr"], betas=betas)
@@ -230,6 +227,12 @@ def build(config, images):
     batches = ImageBatches(images, config["batch_size"], seed=config["seed"], flip=config["flip"],
                            device=config["device"], preload=on_device and images.nbytes < 2**31)
     return trainer, batches
+
+
+def make_q_head(config):
+    """InfoGAN's Q: it reads D's last feature maps, (ndf * size/8, 4, 4)."""
+    features = config["ndf"] * config["image_size"] // 8 * 16
+    return QHead(features, config["infogan"], INFOGAN_CONTINUOUS)
 
 
 def make_discriminator(config):

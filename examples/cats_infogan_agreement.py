@@ -31,7 +31,7 @@ import sys
 import minigan
 from minigan.backend import DeviceError, np, parse_device
 from minigan.data.cats import CAT_ATTRIBUTES
-from minigan.gan import QHead, sample_codes
+from minigan.gan import sample_codes
 from minigan.serialization import load
 from minigan.metrics import code_agreement, load_cat_classifier, normalized_mutual_information
 from minigan.utils.cli import non_negative_int, positive_int
@@ -39,7 +39,7 @@ from minigan.utils.io import atomic_open
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from examples.sample import load_generator  # noqa: E402  (rebuilds G from the checkpoint)
-from examples.cats_dcgan import make_discriminator  # noqa: E402
+from examples.cats_dcgan import make_discriminator, make_q_head  # noqa: E402
 
 PROG = os.path.basename(__file__)
 
@@ -50,8 +50,7 @@ def code_reader(path, config, device="cpu"):
     state = load(path)["trainer"]
     D = make_discriminator(config)
     D.load_state_dict(state["discriminator"])
-    features = config["ndf"] * config["image_size"] // 8 * 16
-    Q = QHead(features, config["infogan"], config["infogan_continuous"])
+    Q = make_q_head(config)
     Q.load_state_dict(state["q_head"])
     D, Q = D.to(device).eval(), Q.to(device).eval()
     return lambda images: Q(D.features(images))[0]
