@@ -1,6 +1,10 @@
-"""FID of the 32x32 cats DCGAN trained with each objective and remedy: the lecture table's cats.
+"""FID on the real cats at 32x32: the DCGAN per objective and remedy, and each zoo architecture.
+
+The objective rows are the lecture table's cats (docs/08_gan_objectives.md), the architecture
+rows docs/12_architectures.md's table.
 
     python3 benchmarks/cats_fid.py --steps 3000 --out runs/cats_fid [--rows ns lsgan ...]
+    python3 benchmarks/cats_fid.py --steps 3000 --out runs/cats_fid --rows ns resnet stylegan
 
 For every row not already done in ``--out``: train ``examples/cats_dcgan.py`` on the real cats
 (``../shared/data/cats64``, 32x32, its CPU defaults: widths 48/32, batch 64, Adam 4e-4) for
@@ -13,6 +17,9 @@ seed and step budget on every row; a WGAN step has 5 critic updates, and an unro
 EBGAN and BEGAN replace D by a convolutional autoencoder of the same width (energies, not
 logits), PacGAN-2 gives D 6 input channels; G is the same DCGAN generator on every row
 (InfoGAN's also takes its 12 code values).
+The architecture rows (``ARCHS``: docs/12_architectures.md's table) train
+``examples/cats_gan.py --arch ROW`` the same way, at its defaults for that architecture, and
+score the samples it writes itself (``--fid-images``: the EMA generator's where it keeps one).
 The FID tool is a benchmark tool with PyTorch in its own venv, never a minigan dependency.
 """
 import argparse
@@ -54,6 +61,7 @@ ROWS = {  # the lecture table's objectives available as --loss, the baseline fir
     "ttur": ["--lr-d", "4e-4", "--lr-g", "1e-4"],
     "d-skip": ["--d-skip", "0.7"],
 }
+ARCHS = ["resnet", "sagan", "biggan", "vit-d", "progan", "msg", "stylegan"]  # cats_gan.py --arch
 
 
 def run(command, log):
@@ -75,15 +83,19 @@ def run_row(name, args):
             return json.load(f)
     os.makedirs(folder, exist_ok=True)
     log = os.path.join(folder, "log.txt")
-    train = [sys.executable, os.path.join(ROOT, "examples", "cats_dcgan.py"), "--device", "cpu",
-             "--data", args.data, "--steps", str(args.steps), "--seed", "0", "--out", folder,
-             *ROWS[name]]
-    seconds, cpu = run(train, log)
+    common = ["--device", "cpu", "--data", args.data, "--steps", str(args.steps), "--seed", "0",
+              "--out", folder]
     pngs = os.path.join(folder, "fid_samples")
     shutil.rmtree(pngs, ignore_errors=True)
-    run([sys.executable, os.path.join(ROOT, "examples", "sample.py"), "--checkpoint",
-         os.path.join(folder, "checkpoint.npz"), "--n", str(args.images), "--png-dir", pngs,
-         "--out", os.path.join(folder, "fid_grid.png")], log)
+    if name in ARCHS:
+        seconds, cpu = run([sys.executable, os.path.join(ROOT, "examples", "cats_gan.py"),
+                            "--arch", name, *common, "--fid-images", str(args.images)], log)
+    else:
+        seconds, cpu = run([sys.executable, os.path.join(ROOT, "examples", "cats_dcgan.py"),
+                            *common, *ROWS[name]], log)
+        run([sys.executable, os.path.join(ROOT, "examples", "sample.py"), "--checkpoint",
+             os.path.join(folder, "checkpoint.npz"), "--n", str(args.images), "--png-dir", pngs,
+             "--out", os.path.join(folder, "fid_grid.png")], log)
     fid_log = os.path.join(folder, "fid.txt")
     run(["bash", os.path.join(SHARED, "tools", "fid.sh"), pngs], fid_log)
     with open(fid_log) as f:
@@ -98,7 +110,8 @@ def run_row(name, args):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
+    p.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS) + ARCHS,
+                   help="objective/remedy rows (default: all of them) or architectures")
     p.add_argument("--steps", type=int, default=3000)
     p.add_argument("--images", type=int, default=2000)
     p.add_argument("--data", default=os.path.join(SHARED, "data", "cats64"))
@@ -107,7 +120,7 @@ def main():
     args = p.parse_args()
     results = [run_row(name, args) for name in args.rows]
     os.makedirs(args.figures, exist_ok=True)
-    print(f"\n| objective | FID ({args.images} images, 32x32, {args.steps} steps) | "
+    print(f"\n| row | FID ({args.images} images, 32x32, {args.steps} steps) | "
           f"training time (s) | CPU time (s) | grid |\n| --- | --- | --- | --- | --- |")
     for r in results:
         figure = f"cats_fid_{r['row']}.png"
