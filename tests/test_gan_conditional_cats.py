@@ -150,6 +150,32 @@ def test_acgan_losses_add_the_class_cross_entropy():
         assert trainer.generator_loss(fake, x, y).item() == pytest.approx(expected, rel=1e-5)
 
 
+@settings(max_examples=2, deadline=None)
+@given(data=st.data())
+def test_acgan_losses_gradients(device, data):
+    # The new block is the loss: D's two heads on one body, the adversarial term plus w times
+    # the class cross-entropy. First and second derivatives in float64, through D, to the
+    # images (the second order is what a gradient penalty on them would need).
+    trainer = build("acgan", device)
+    trainer.D.to(device, dtype="float64")
+    trainer.class_weight = 0.7
+    real = make_tensor(data.draw(arrays((3, 3, 8, 8), low=-1, high=1)), device)
+    fake = make_tensor(data.draw(arrays((3, 3, 8, 8), low=-1, high=1)), device)
+    y = labels_on(device, [2, 0, 2])
+
+    def d_loss(real, fake):
+        real_out, real_classes = trainer.D.both(real)
+        fake_out, fake_classes = trainer.D.both(fake)
+        return (trainer.discriminator_loss(real_out, fake_out) + trainer.class_weight
+                * (minigan.cross_entropy(real_classes, y) + minigan.cross_entropy(fake_classes, y)))
+
+    def g_loss(fake):
+        return trainer.generator_loss(fake, real.detach(), y)
+    for check in (gradcheck, gradgradcheck):
+        check(d_loss, [real, fake])
+        check(g_loss, [fake])
+
+
 def test_acgan_draws_images_of_the_asked_class():
     # Classes that differ in brightness: G learns to draw the class it is given, so that D
     # classifies its images as that class, within a few dozen steps.

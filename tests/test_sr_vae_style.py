@@ -279,6 +279,26 @@ def test_srgan_trains_two_steps_with_a_feature_loss(device):
     assert np.array_equal(grid[4:].numpy(), high[:2].numpy())
 
 
+@settings(max_examples=2, deadline=None)
+@given(data=st.data())
+def test_srgan_generator_loss_gradients(device, data):
+    # G's loss, MSE + 1e-3 adversarial + feature loss, as a function of G's output: first and
+    # second derivatives in float64 (the extractor's features of the target carry none).
+    minigan.manual_seed(0)
+    G = SRGANGenerator(nf=4, num_blocks=1).to(device)
+    D = DCGANDiscriminator(ndf=2, image_size=64).to(device, dtype="float64")
+    features = TinyFeatures().to(device, dtype="float64")
+    trainer = SRGANTrainer(G, D, optim.Adam(G.parameters(), lr=1e-3),
+                           optim.Adam(D.parameters(), lr=1e-3), feature_extractor=features,
+                           feature_weight=0.5)
+    real = make_tensor(data.draw(arrays((2, 3, 64, 64), low=-1, high=1)), device,
+                       requires_grad=False)
+    fake = make_tensor(data.draw(arrays((2, 3, 64, 64), low=-1, high=1)), device)
+    loss = lambda fake: trainer.generator_loss(fake, real)  # noqa: E731
+    gradcheck(loss, [fake])
+    gradgradcheck(loss, [fake])
+
+
 # ----------------------------------------------------------------------------------- VAE
 def test_vae_shapes_and_a_few_steps_lower_the_loss(device):
     minigan.manual_seed(0)
