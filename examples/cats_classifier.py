@@ -107,16 +107,23 @@ def main(argv=None):
     batches = ImageBatches(train_images, args.batch_size, seed=args.seed, device=device,
                            labels=train_labels)
     stream = (batch for _ in iter(int, 1) for batch in batches)  # epochs without end
-    bar = tqdm(range(args.steps), unit="step", dynamic_ncols=True)
-    for step in bar:
-        x, y = next(stream)
-        optimizer.zero_grad()
-        loss, _ = loss_and_accuracy(model, x, y)
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
-        if step % 10 == 0:
-            bar.set_postfix(loss=f"{loss.item():.3f}", epoch=batches.epoch, refresh=False)
+    bar, step = tqdm(range(args.steps), unit="step", dynamic_ncols=True), 0
+    try:
+        for step in bar:
+            x, y = next(stream)
+            optimizer.zero_grad()
+            loss, _ = loss_and_accuracy(model, x, y)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            if step % 10 == 0:  # a read of the loss waits for the device: not every step
+                value = loss.item()
+                if not np.isfinite(value):
+                    raise SystemExit(f"{PROG}: the loss became {value} at step {step + 1}; "
+                                     "nothing saved (try a lower --lr)")
+                bar.set_postfix(loss=f"{value:.3f}", epoch=batches.epoch, refresh=False)
+    except KeyboardInterrupt:  # a minute's run: keep what it learnt, measured as usual
+        print(f"\ninterrupted at step {step + 1} of {args.steps}: evaluating and saving that model")
     bar.close()
 
     result = accuracy(model, test_images, test_labels, device)

@@ -72,3 +72,30 @@ def test_the_example_learns_fur_colour(tmp_path, monkeypatch):
     assert result["fur"] > 0.45, result
     model = load_cat_classifier(out / "classifier.npz")
     assert model.widths == (8, 16, 16, 16)
+
+
+@pytest.mark.parametrize("failure", ["interrupt", "nan"])
+def test_the_example_saves_on_ctrl_c_and_stops_on_nan(tmp_path, monkeypatch, failure):
+    monkeypatch.syspath_prepend(str(pathlib.Path(__file__).resolve().parent.parent))
+    from examples import cats_classifier
+    calls, plain = [], cats_classifier.loss_and_accuracy
+
+    def breaks_at_step_3(model, x, y):
+        calls.append(model.training)
+        loss, correct = plain(model, x, y)
+        if len(calls) == 3 and failure == "interrupt":
+            raise KeyboardInterrupt
+        return (loss * float("nan") if failure == "nan" else loss), correct
+    monkeypatch.setattr(cats_classifier, "loss_and_accuracy", breaks_at_step_3)
+    out = tmp_path / "run"
+    argv = ["--image-size", "16", "--num-images", "64", "--test-images", "32", "--steps", "50",
+            "--widths", "4", "4", "4", "4", "--batch-size", "16", "--out", str(out)]
+    if failure == "nan":
+        with pytest.raises(SystemExit, match="loss became nan at step 1; nothing saved"):
+            cats_classifier.main(argv)
+        assert not out.exists()
+    else:
+        result = cats_classifier.main(argv)  # measured and saved as a finished run is
+        assert json.loads((out / "accuracy.json").read_text())["held_out_accuracy"] == result
+        assert load_cat_classifier(out / "classifier.npz").widths == (4, 4, 4, 4)
+        assert calls == [True] * 3 + [False]  # stopped where it was interrupted, then measured
