@@ -103,10 +103,13 @@ def main(argv=None):
             print(f"step {step}: loss {log['loss']:.4g} (content {log['content']:.3g}, "
                   f"style {log['style']:.3g}, tv {log['tv']:.3g})")
 
-    result, history = transfer_style(
-        content, style, extractor, steps=args.steps, lr=args.lr,
-        content_weight=args.content_weight, style_weight=args.style_weight,
-        tv_weight=args.tv_weight, callback=report)
+    try:
+        result, history = transfer_style(
+            content, style, extractor, steps=args.steps, lr=args.lr,
+            content_weight=args.content_weight, style_weight=args.style_weight,
+            tv_weight=args.tv_weight, callback=report)
+    except FloatingPointError as error:  # nothing worth saving: the image would be NaN
+        raise SystemExit(f"{PROG}: {error}")
     save_image(minigan.ops.concat(frames, 0), os.path.join(args.out, "progress.png"), nrow=None)
     save_image(result, os.path.join(args.out, "result.png"), nrow=1)
     save_image(minigan.ops.concat([content, style, result], 0),

@@ -412,3 +412,11 @@ def test_style_transfer_example_writes_its_pictures(photos, tmp_path):
     assert len(result["history"]) == 3
     for name in ("result.png", "comparison.png", "progress.png", "losses.csv"):
         assert (tmp_path / name).is_file(), name
+
+
+def test_style_transfer_stops_on_a_non_finite_loss(photos, tmp_path):
+    with pytest.raises(SystemExit, match=r"the loss is (inf|nan) at step 1; try a lower lr"):
+        cats_style_transfer.main(["--content", str(photos / "0.png"), "--image-size", "16",
+                                  "--steps", "3", "--style-weight", "inf", "--out",
+                                  str(tmp_path)])
+    assert not (tmp_path / "result.png").exists()

@@ -23,6 +23,8 @@ It lives here, with the GAN toolkit, because it serves the image-generation zoo 
 SRGAN and the docs page on style transfer; it adds no new autograd machinery of its own.
 See docs/15_style_transfer.md.
 """
+import math
+
 from .. import backend
 from ..autograd import Tensor, no_grad
 from ..nn import Module, Sequential, Conv2d, ReLU, AvgPool2d, Parameter, init
@@ -117,7 +119,8 @@ def transfer_style(content, style, extractor, steps=200, lr=0.02, content_weight
     extractor: a module with ``features(x)``; it is frozen and put in eval mode.
     content_layers, style_layers: indices into the features list (None: all of them).
     callback(step, log, image), if given, runs after every step. Returns the image (a Tensor
-    without a graph, clipped to [-1, 1]) and the list of per-step logs.
+    without a graph, clipped to [-1, 1]) and the list of per-step logs. A NaN or infinite
+    loss raises FloatingPointError before the step that would spread it to the image.
     """
     extractor.eval()
     extractor.requires_grad_(False)
@@ -137,11 +140,15 @@ def transfer_style(content, style, extractor, steps=200, lr=0.02, content_weight
                  "tv": total_variation_loss(image)}
         loss = (content_weight * parts["content"] + style_weight * parts["style"]
                 + tv_weight * parts["tv"])
+        value = loss.item()
+        if not math.isfinite(value):  # a step on it would make every pixel NaN
+            raise FloatingPointError(f"transfer_style: the loss is {value} at step {step}; "
+                                     "try a lower lr or style_weight")
         loss.backward()
         optimizer.step()
         with no_grad():  # pixels stay displayable: the range tanh generators produce
             image.data = image.clip(-1.0, 1.0).data
-        log = {"step": step, "loss": loss.item(), **{k: v.item() for k, v in parts.items()}}
+        log = {"step": step, "loss": value, **{k: v.item() for k, v in parts.items()}}
         history.append(log)
         if callback is not None:
             callback(step, log, image)
