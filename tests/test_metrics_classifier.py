@@ -51,7 +51,8 @@ def test_save_and_load_give_the_same_predictions(tmp_path, device):
     expected = model(x)
     got = loaded(minigan.Tensor(minigan.to_device(x.data, device)))
     for name in expected:
-        np.testing.assert_allclose(got[name].numpy(), expected[name].numpy(), rtol=1e-5, atol=1e-6)
+        # float32 sums of 100s of terms in another order on a GPU: ~1e-5 relative apart
+        np.testing.assert_allclose(got[name].numpy(), expected[name].numpy(), rtol=1e-4, atol=1e-4)
     assert minigan.load(path)["accuracy"] == {"fur": 0.5}
     minigan.save({"weights": np.zeros(2)}, tmp_path / "other.npz")
     with pytest.raises(ValueError, match="no classifier"):
