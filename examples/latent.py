@@ -87,8 +87,11 @@ def decode(G, z, labels=None, **options):
     z = minigan.tensor(z, dtype=first.dtype, device=first.device)
     with minigan.no_grad():
         if labels is None:
-            return G(z, **options)
-        return G(z, minigan.tensor(labels, device=first.device), **options)
+            images = G(z, **options)
+        else:
+            images = G(z, minigan.tensor(labels, device=first.device), **options)
+    # MSG-GAN's G returns an image per scale, coarsest first: the last is the picture
+    return images[-1] if isinstance(images, list) else images
 
 
 def is_stylegan(G):

@@ -38,6 +38,11 @@ def load_generator(path, ema=False, device="cpu"):
         raise SystemExit(f"{PROG}: error: --checkpoint: {path} is a minigan checkpoint, but "
                          f"not one written by examples/cats_dcgan.py")
     config, state = checkpoint["config"], checkpoint["trainer"]
+    if "arch" in config:
+        raise SystemExit(f"{PROG}: error: --checkpoint: {path} holds an examples/cats_gan.py "
+                         f"--arch {config['arch']} run; sample it with examples/latent.py "
+                         f"numbered --checkpoint {path} (its FID samples: cats_gan.py "
+                         f"--fid-images N)")
     if ema and state["ema"] is None:
         raise SystemExit(f"{PROG}: error: --ema: {path} has no EMA weights: that run was "
                          f"trained without --ema")

@@ -151,3 +151,26 @@ def test_mixing_needs_stylegan_and_unknown_archs_are_named(tmp_path, dcgan_check
     minigan.save(checkpoint, path)
     with pytest.raises(SystemExit, match="--arch hypernet run, which this version cannot load"):
         run(tmp_path, "numbered", path)
+
+
+def test_msg_gan_checkpoints_give_their_finest_scale_and_sample_py_points_to_latent(tmp_path):
+    # MSG-GAN's G returns one image per scale: the tools show the last, the picture itself
+    from archs import msg as msg_spec
+    out = tmp_path / "msg"
+    config = dict(arch="msg", image_size=SIZE, batch_size=4, steps=1, device="cpu", seed=0,
+                  widths=(4, 4, 4))
+    trainer = msg_spec.build_trainer(config)
+    batches = ImageBatches(procedural_cats(8, image_size=SIZE, seed=0), 4, seed=0)
+    assert run_training(trainer, batches, 1, str(out), config)["status"] == "finished"
+    checkpoint = str(out / "checkpoint.npz")
+    result, path = run(tmp_path, "numbered", checkpoint, "--n", "4", "--nrow", "2")
+    width, height = grid_size(path)
+    assert width == height > 2 * SIZE  # two rows of two numbered cells (a pyramid broke it)
+    G, _ = latent.load_generator(checkpoint)
+    z = np.random.default_rng(0).standard_normal((2, G.nz))
+    with minigan.no_grad():
+        finest = G(minigan.tensor(z, dtype="float32"))[-1].numpy()
+    np.testing.assert_array_equal(images_of(G, z), finest)
+    from examples import sample
+    with pytest.raises(SystemExit, match="--arch msg run; sample it with examples/latent.py"):
+        sample.main(["--checkpoint", checkpoint, "--out", str(tmp_path / "s.png")])
