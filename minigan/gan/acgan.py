@@ -47,13 +47,20 @@ class ACGANTrainer(GANTrainer):
         if self.gp_weight:  # the objective's own default (wgan-gp)
             raise ValueError("ACGANTrainer: objectives with a gradient penalty are not supported")
 
-    def d_step(self, real, fake, labels=None):
-        self.d_optimizer.zero_grad()
-        real_in, fake_in = self._with_noise(real), self._with_noise(fake.detach())
+    def d_loss(self, real_in, fake_in, labels):
+        """L_D above on D's inputs, and what the D step logs: (loss, (real_out, fake_out,
+        real_classes, fake_classes, class_loss))."""
         real_out, real_classes = self.D.both(real_in)
         fake_out, fake_classes = self.D.both(fake_in)
         class_loss = cross_entropy(real_classes, labels) + cross_entropy(fake_classes, labels)
         loss = self.discriminator_loss(real_out, fake_out) + self.class_weight * class_loss
+        return loss, (real_out, fake_out, real_classes, fake_classes, class_loss)
+
+    def d_step(self, real, fake, labels=None):
+        self.d_optimizer.zero_grad()
+        real_in, fake_in = self._with_noise(real), self._with_noise(fake.detach())
+        loss, (real_out, fake_out, real_classes, fake_classes, class_loss) = \
+            self.d_loss(real_in, fake_in, labels)
         log = self._fetch({"D(x)": self._mean_output(real_out),
                            "D(G(z))": self._mean_output(fake_out),
                            "class_acc_real": _accuracy(real_classes, labels),
