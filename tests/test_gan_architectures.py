@@ -112,7 +112,8 @@ def test_biggan_shapes_with_and_without_labels(image_size):
 def test_vit_discriminator_shapes(image_size):
     minigan.manual_seed(0)
     x = minigan.randn(2, 3, image_size, image_size)
-    for options in [dict(), dict(pool="mean"), dict(l2_attention=True, spectral_norm=True)]:
+    for options in [dict(), dict(pool="mean"), dict(l2_attention=True, spectral_norm=True),
+                    dict(overlap=2)]:
         D = ViTDiscriminator(image_size=image_size, patch_size=8, dim=8, depth=1, num_heads=2,
                              **options)
         assert D(x).shape == (2,) and D.features(x).shape == (2, 8)
@@ -120,6 +121,25 @@ def test_vit_discriminator_shapes(image_size):
         assert D.pos_embed.shape == (1, tokens, 8)
     with pytest.raises(ValueError, match="does not divide"):
         ViTDiscriminator(image_size=32, patch_size=5)
+
+
+def test_vit_overlapping_patches_see_their_neighbours():
+    """With ``overlap`` o, the token of a P x P patch also reads o pixels of each neighbour
+    (ViTGAN Sec. 4.2); without it, nothing outside its own patch."""
+    minigan.manual_seed(0)
+    x = np.random.default_rng(0).normal(size=(1, 3, 16, 16)).astype(np.float32)
+    nudged = x.copy()
+    nudged[0, :, 8, 8] += 1.0  # the first pixel of patch (1, 1), next to patch (0, 0)
+    for overlap, changes in [(0, False), (2, True)]:
+        D = ViTDiscriminator(image_size=16, patch_size=8, dim=8, depth=1, num_heads=2,
+                             overlap=overlap)
+        assert D.patch_embed.weight.shape == (8, 3, 8 + 2 * overlap, 8 + 2 * overlap)
+        tokens = [D.patch_embed(minigan.tensor(a)).numpy()[0, :, 0, 0] for a in (x, nudged)]
+        assert not np.allclose(*tokens) == changes
+    # where the position embeddings start (ViT's 0.02 by default, 1 in examples/archs/vit_d.py)
+    for std in (0.02, 1.0):
+        D = ViTDiscriminator(image_size=32, patch_size=4, dim=64, depth=1, pos_std=std)
+        assert 0.9 * std < float(D.pos_embed.numpy().std()) < 1.1 * std
 
 
 # ------------------------------------------------------------------ SAGAN's attention

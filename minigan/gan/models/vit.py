@@ -12,7 +12,7 @@ other one from the first layer on. For an image (N, C, H, W) and patches of P x 
     h_l     = h'_l + MLP(LN(h'_l))               MLP: Linear, GELU, Linear       (Eq. 3)
     logit   = Linear(LN(h_L[cls]))               or the mean over the tokens     (Eq. 4)
 
-ViTGAN's options, both built here (``spectral_norm``, ``l2_attention``):
+ViTGAN's options, built here (``spectral_norm``, ``l2_attention``, ``overlap``):
 
 - dot-product attention is not Lipschitz (Kim et al. 2021), which a GAN discriminator needs
   to be; *L2 attention* scores a query against a key by minus their squared distance, with
@@ -24,6 +24,12 @@ ViTGAN's options, both built here (``spectral_norm``, ``l2_attention``):
 - spectral norm on every linear layer (the attention's projections, the MLP, the patch
   embedding and the head). ViTGAN's *improved* spectral norm also multiplies each weight by its
   spectral norm at initialisation; that rescaling is not built here.
+- overlapping patches (Sec. 4.2): the patch embedding reads ``overlap`` pixels of each
+  neighbouring patch too (a (P + 2o) x (P + 2o) conv, stride P, padding o).
+
+``pos_std`` is the scale the position embeddings start at (ViT's 0.02 by default). A D that
+barely knows where a patch is judges a bag of patches, and a G can fool it with one good patch
+tiled everywhere; ``examples/archs/vit_d.py`` starts them at 1.
 
 Dot-product attention is `nn.MultiheadAttention` (batch_first=True). See
 ``docs/12_architectures.md``.
@@ -102,11 +108,13 @@ class ViTDiscriminator(Module):
     """images (N, channels, image_size, image_size) -> logits (N,).
 
     ``patch_size`` must divide ``image_size``; ``pool``: "cls" (a learned class token read
-    out at the end) or "mean" (the mean of the patch tokens). ``features(x)`` gives the
+    out at the end) or "mean" (the mean of the patch tokens); ``overlap`` and ``pos_std``:
+    see the module's docstring. ``features(x)`` gives the
     pooled, normalised token (N, dim)."""
 
     def __init__(self, image_size=32, patch_size=4, dim=64, depth=4, num_heads=4, mlp_ratio=2,
-                 channels=3, pool="cls", l2_attention=False, spectral_norm=False):
+                 channels=3, pool="cls", l2_attention=False, spectral_norm=False, overlap=0,
+                 pos_std=0.02):
         super().__init__()
         if image_size % patch_size:
             raise ValueError(f"ViTDiscriminator: patch_size {patch_size} does not divide "
@@ -116,13 +124,17 @@ class ViTDiscriminator(Module):
         sn = _spectral_norm if spectral_norm else (lambda layer: layer)
         self.dim, self.pool = dim, pool
         tokens = (image_size // patch_size) ** 2
-        self.patch_embed = sn(Conv2d(channels, dim, patch_size, patch_size))
+        # Overlapping patches (ViTGAN Sec. 4.2): each token sees its P x P patch plus
+        # ``overlap`` pixels of its neighbours on every side, so D is not tied to the patch
+        # grid (a G can otherwise fool it with one patch tiled everywhere); T stays the same.
+        self.patch_embed = sn(Conv2d(channels, dim, patch_size + 2 * overlap, patch_size,
+                                     padding=overlap))
         if pool == "cls":
             self.cls_token = Parameter(zeros(1, 1, dim))
             init.normal_(self.cls_token, 0.0, 0.02)
             tokens += 1
         self.pos_embed = Parameter(zeros(1, tokens, dim))
-        init.normal_(self.pos_embed, 0.0, 0.02)
+        init.normal_(self.pos_embed, 0.0, pos_std)
         self.blocks = ModuleList([TransformerBlock(dim, num_heads, mlp_ratio, l2_attention,
                                                    spectral_norm) for _ in range(depth)])
         self.norm = LayerNorm(dim)
