@@ -6,14 +6,16 @@ Two settings keep D from being fooled by one patch tiled over the image (the fai
 first default run, docs/12_architectures.md): ViTGAN's overlapping patches (``overlap`` pixels
 of each neighbour), and position embeddings drawn at unit scale (``pos_std``) instead of ViT's
 0.02, so that D knows where a patch is from the first step; with the hinge loss and D's
-learning rate 4 times G's (as SAGAN), D learns fast enough to use it."""
+learning rate 4 times G's (as SAGAN), D learns fast enough to use it. Samples come from an
+exponential moving average of G (decay 0.995, as StyleGAN-lite's), which averages out much of
+the colour noise G's own weights draw with."""
 from minigan.gan import DCGANGenerator, dcgan_init
 from minigan.gan.models.vit import ViTDiscriminator
 
 from . import gan_trainer
 
 DEFAULTS = dict(loss="hinge", lr_g=1e-4, lr_d=4e-4, betas=(0.0, 0.99), nz=100, ngf=48, ndf=64,
-                n_critic=1, ema=None, patch_size=4, depth=3, heads=4, mlp_ratio=2, pool="cls",
+                n_critic=1, ema=0.995, patch_size=4, depth=3, heads=4, mlp_ratio=2, pool="cls",
                 l2_attention=True, spectral_norm=True, overlap=2, pos_std=1.0)
 
 
