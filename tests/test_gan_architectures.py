@@ -135,7 +135,7 @@ def test_vit_overlapping_patches_see_their_neighbours():
                              overlap=overlap)
         assert D.patch_embed.weight.shape == (8, 3, 8 + 2 * overlap, 8 + 2 * overlap)
         tokens = [D.patch_embed(minigan.tensor(a)).numpy()[0, :, 0, 0] for a in (x, nudged)]
-        assert not np.allclose(*tokens) == changes
+        assert (not np.allclose(*tokens)) == changes
     # where the position embeddings start (ViT's 0.02 by default, 1 in examples/archs/vit_d.py)
     for std in (0.02, 1.0):
         D = ViTDiscriminator(image_size=32, patch_size=4, dim=64, depth=1, pos_std=std)

@@ -28,6 +28,7 @@ def build_trainer(config):
                              mlp_ratio=config["mlp_ratio"], pool=config["pool"],
                              l2_attention=config["l2_attention"],
                              spectral_norm=config["spectral_norm"],
+                             # a run saved before these two options resumes as it was built
                              overlap=config.get("overlap", 0),
                              pos_std=config.get("pos_std", 0.02))
         return G.apply(dcgan_init), D

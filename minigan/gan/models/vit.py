@@ -109,8 +109,7 @@ class ViTDiscriminator(Module):
 
     ``patch_size`` must divide ``image_size``; ``pool``: "cls" (a learned class token read
     out at the end) or "mean" (the mean of the patch tokens); ``overlap`` and ``pos_std``:
-    see the module's docstring. ``features(x)`` gives the
-    pooled, normalised token (N, dim)."""
+    see the module's docstring. ``features(x)`` gives the pooled, normalised token (N, dim)."""
 
     def __init__(self, image_size=32, patch_size=4, dim=64, depth=4, num_heads=4, mlp_ratio=2,
                  channels=3, pool="cls", l2_attention=False, spectral_norm=False, overlap=0,
