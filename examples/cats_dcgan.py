@@ -91,7 +91,7 @@ def parse_args(argv=None):
     p.add_argument("--ndf", type=positive_int, help="discriminator width")
     p.add_argument("--loss", choices=sorted(OBJECTIVES), help="GAN objective (default: ns)")
     p.add_argument("--n-critic", type=positive_int,
-                   help="D updates per G update (1; 5 for wgan*)")
+                   help="D updates per G update (1; 5 for wgan, wgan-gp, mmd)")
     p.add_argument("--r1", type=non_negative_float, metavar="GAMMA",
                    help="R1 penalty weight on real data (e.g. with --loss logistic)")
     p.add_argument("--r1-interval", type=positive_int, metavar="K",
@@ -136,8 +136,8 @@ def resolve_config(args):
         raise SystemExit(f"{PROG}: error: give --steps or --epochs, not both")
     config = resolve_run_config(args, PROG, COMMON_DEFAULTS, CPU_DEFAULTS, GPU_DEFAULTS,
                                 resumable={"epochs"})
-    if config.get("n_critic") is None:
-        config["n_critic"] = 5 if config["loss"].startswith("wgan") else 1
+    if config.get("n_critic") is None:  # the critics' papers: 5 D steps per G step
+        config["n_critic"] = 5 if config["loss"] in ("wgan", "wgan-gp", "mmd") else 1
     check_remedy(config, typed_loss=args.loss is not None)
     if config.get("infogan"):  # sample.py rebuilds G from the config
         config["infogan_continuous"] = INFOGAN_CONTINUOUS
@@ -238,13 +238,16 @@ def make_q_head(config):
 def make_discriminator(config):
     """The DCGAN discriminator; for EBGAN and BEGAN a convolutional autoencoder of the same
     width (energies, not logits: p = 2 for EBGAN, p = 1 for BEGAN, code 64 as BEGAN's);
-    for PacGAN one that takes M images stacked along the channels."""
+    for PacGAN one that takes M images stacked along the channels; for MMD-GAN one with nz
+    outputs, the critic features f(x) its kernel compares (Li et al. 2017's k = nz: a single
+    output, shrunk by the weight clipping to about 1e-3, is invisible to kernel widths 1-16)."""
     size, width = config["image_size"], config["ndf"]
     if config.get("ebgan") is not None or config.get("began") is not None:
         return ConvAutoencoderDiscriminator(size, 3, width, code_features=64,
                                             p=2 if config.get("ebgan") is not None else 1)
     m = config.get("pack") or 1
-    D = DCGANDiscriminator(ndf=width, image_size=size, channels=3 * m)
+    D = DCGANDiscriminator(ndf=width, image_size=size, channels=3 * m,
+                           out_features=config["nz"] if config["loss"] == "mmd" else 1)
     return PackedDiscriminator(D, m) if m > 1 else D
 
 

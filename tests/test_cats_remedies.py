@@ -40,6 +40,7 @@ REMEDIES = {  # one row of benchmarks/cats_fid.py each, at toy strength
     "pack": ["--pack", "2"],
     "ttur": ["--lr-d", "1e-3", "--lr-g", "5e-4"],
     "d-skip": ["--d-skip", "1.386"],  # about log 4, D's loss at the start: some steps skip
+    "mmd": ["--loss", "mmd"],  # an objective, but its critic differs: nz outputs, 5 steps
 }
 
 
@@ -77,8 +78,11 @@ def test_each_remedy_trains_and_resumes_bit_for_bit(device, tmp_path, name):
     if name == "d-skip":
         assert {row["d_skipped"] for row in history} == {0.0, 1.0}
     config = minigan.load(tmp_path / "split" / "checkpoint.npz")["config"]
-    flag = next(f for f in flags if f.startswith("--") and f != "--loss")
-    assert config[flag[2:].replace("-", "_")] is not None  # the remedy is in the run's config
+    flag = next((f for f in flags if f.startswith("--") and f != "--loss"), None)
+    if flag:
+        assert config[flag[2:].replace("-", "_")] is not None  # the remedy is in the config
+    else:
+        assert config["loss"] == flags[1]
 
 
 def test_began_and_diffusion_move_their_controllers(tmp_path):
@@ -140,6 +144,19 @@ def test_sample_script_draws_from_a_remedy_run(tmp_path, flags):
                         "--out", str(tmp_path / "four.png"), "--png-dir", str(tmp_path / "fid")])
     assert Image.open(path).size == (2 * 10 + 2, 2 * 10 + 2)  # 8x8 images, 2-pixel padding
     assert len(list((tmp_path / "fid").glob("*.png"))) == 4
+
+
+@pytest.mark.parametrize("loss, features, n_critic", [("mmd", 8, 5), ("wgan", None, 5),
+                                                     ("ns", None, 1), ("hinge", None, 1)])
+def test_mmd_critic_gives_nz_features_and_takes_five_steps(tmp_path, loss, features, n_critic):
+    """MMD-GAN's critic is f(x) with k = nz outputs (Li et al. 2017; here --nz 8), which the
+    kernel compares, updated 5 times per G step as in the paper; the other objectives' D
+    gives one logit per image."""
+    config = cats_dcgan.resolve_config(cats_dcgan.parse_args(
+        [*TINY, "--loss", loss, "--out", str(tmp_path)]))
+    assert config["n_critic"] == n_critic
+    out = cats_dcgan.make_discriminator(config)(minigan.randn(3, 3, 8, 8))
+    assert out.shape == ((3, features) if features else (3,))
 
 
 def test_infogan_interpolation_keeps_one_code_per_row(tmp_path):

@@ -38,6 +38,17 @@ def test_dcgan_variants_spectral_norm_and_minibatch_std():
     assert D(minigan.randn(3, 1, 32, 32)).shape == (3,)
 
 
+def test_discriminators_with_several_outputs_give_critic_features():
+    """out_features=F: F numbers per example, (N, F), as MMD-GAN's critic f(x); the same
+    body, and a batch of one keeps its batch axis."""
+    D = DCGANDiscriminator(ndf=2, image_size=32, out_features=5)
+    assert D(minigan.randn(3, 3, 32, 32)).shape == (3, 5)
+    assert D(minigan.randn(1, 3, 32, 32)).shape == (1, 5)
+    assert D.head.weight.shape == (5, 8, 4, 4)
+    mlp = MLPDiscriminator(hidden=16, minibatch_std=True, out_features=4)
+    assert mlp(minigan.randn(6, 2)).shape == (6, 4)
+
+
 def test_dcgan_rejects_odd_image_sizes():
     with pytest.raises(ValueError, match="power of two"):
         DCGANGenerator(image_size=48)

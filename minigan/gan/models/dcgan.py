@@ -2,7 +2,9 @@
 
 Every discriminator returns raw *logits* of shape (N,) (no sigmoid: the objectives in
 `minigan.gan.objectives` take logits) and has a ``features(x)`` method giving the activations
-before its last layer, which feature matching compares.
+before its last layer, which feature matching compares. With ``out_features=F > 1`` its head
+gives F numbers per example instead, (N, F): the critic features f(x) that MMD-GAN's kernel
+compares (Li et al. 2017 use F = nz).
 
 DCGAN (Radford et al. 2016) rules, all visible below: strided (transposed) convolutions
 instead of pooling; batch norm in both nets except D's first layer (and G's output); ReLU
@@ -50,7 +52,7 @@ class DCGANGenerator(Module):
 
 class _Discriminator(Module):
     """Shared by both discriminators: ``body`` (features), an optional minibatch-stddev
-    feature ``mbstd``, and a ``head`` giving one logit per example."""
+    feature ``mbstd``, and a ``head`` giving one logit per example (or F features)."""
 
     def features(self, x):
         return self.body(x)
@@ -59,14 +61,17 @@ class _Discriminator(Module):
         h = self.features(x)
         if self.mbstd is not None:
             h = self.mbstd(h)
-        return reshape(self.head(h), (x.shape[0],))
+        out = self.head(h)  # (N, F, 1, 1) or (N, F)
+        return reshape(out, (x.shape[0],) if out.shape[1] == 1 else (x.shape[0], out.shape[1]))
 
 
 class DCGANDiscriminator(_Discriminator):
     """``spectral_norm=True`` wraps every conv in `spectral_norm` and drops batch norm (SNGAN);
-    ``minibatch_std=True`` appends a batch-diversity channel before the last conv."""
+    ``minibatch_std=True`` appends a batch-diversity channel before the last conv;
+    ``out_features`` outputs per image (1: a logit)."""
 
-    def __init__(self, ndf=64, image_size=64, channels=3, spectral_norm=False, minibatch_std=False):
+    def __init__(self, ndf=64, image_size=64, channels=3, spectral_norm=False, minibatch_std=False,
+                 out_features=1):
         super().__init__()
         sn = _spectral_norm if spectral_norm else (lambda layer: layer)
         layers = [sn(Conv2d(channels, ndf, 4, 2, 1, bias=False)), LeakyReLU(0.2)]
@@ -80,7 +85,7 @@ class DCGANDiscriminator(_Discriminator):
         self.body = Sequential(*layers)
         self.mbstd = MinibatchStdDev() if minibatch_std else None
         # 4x4 -> 1x1: one logit per image
-        self.head = sn(Conv2d(ndf * mult + int(minibatch_std), 1, 4, 1, 0, bias=False))
+        self.head = sn(Conv2d(ndf * mult + int(minibatch_std), out_features, 4, 1, 0, bias=False))
 
 
 def dcgan_init(module):

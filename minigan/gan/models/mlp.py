@@ -35,11 +35,12 @@ class MLPGenerator(Module):
 
 
 class MLPDiscriminator(_Discriminator):
-    """points (N, in_features) -> logits (N,): LeakyReLU(0.2) hidden layers, optionally
-    spectrally normalised, with an optional minibatch-stddev feature before the output."""
+    """points (N, in_features) -> logits (N,) (or (N, out_features) critic features):
+    LeakyReLU(0.2) hidden layers, optionally spectrally normalised, with an optional
+    minibatch-stddev feature before the output."""
 
     def __init__(self, in_features=2, hidden=128, num_layers=3, spectral_norm=False,
-                 minibatch_std=False):
+                 minibatch_std=False, out_features=1):
         super().__init__()
         sn = _spectral_norm if spectral_norm else (lambda layer: layer)
         layers, width = [], in_features
@@ -48,5 +49,5 @@ class MLPDiscriminator(_Discriminator):
             width = hidden
         self.body = Sequential(*layers)
         self.mbstd = MinibatchStdDev() if minibatch_std else None
-        self.head = sn(Linear(width + int(minibatch_std), 1))
+        self.head = sn(Linear(width + int(minibatch_std), out_features))
 
