@@ -50,6 +50,8 @@ def parse_args(argv=None):
     p.add_argument("--layers", type=positive_int, default=3)
     p.add_argument("--d-hidden", type=positive_int, help="D's width (default: --hidden)")
     p.add_argument("--d-layers", type=positive_int, help="D's depth (default: --layers)")
+    p.add_argument("--d-features", type=positive_int, default=1,
+                   help="D's outputs per point: 1 is a logit; more are critic features (mmd)")
     p.add_argument("--batchnorm", action="store_true", help="batch norm in G's hidden layers")
     p.add_argument("--lr-g", type=positive_float, default=1e-3)
     p.add_argument("--lr-d", type=positive_float, default=1e-3)
@@ -64,7 +66,9 @@ def parse_args(argv=None):
     p.add_argument("--r1-interval", type=positive_int, default=1,
                    help="lazy R1 (StyleGAN2): R1 every N steps, weighted by N")
     p.add_argument("--d-skip", type=float, help="skip D updates while its loss is below this")
-    p.add_argument("--clip", type=positive_float, help="WGAN weight clipping c")
+    p.add_argument("--clip", type=non_negative_float,
+                   help="weight clipping c (default: the objective's, 0.01 for wgan and mmd; "
+                        "0 turns it off)")
     p.add_argument("--label-smoothing", type=real_label, default=1.0,
                    help="real label, e.g. 0.9")
     p.add_argument("--instance-noise", type=non_negative_float, default=0.0,
@@ -130,7 +134,8 @@ def build(args, num_modes):
     if args.vbn:  # the reference batch: noise drawn once, passed through G with every batch
         G = ReferenceBatch(G, minigan.randn(reference_size, args.nz))
     D = MLPDiscriminator(2 * args.pack, args.d_hidden or args.hidden, args.d_layers or args.layers,
-                         spectral_norm=args.spectral_norm, minibatch_std=args.mbstd)
+                         spectral_norm=args.spectral_norm, minibatch_std=args.mbstd,
+                         out_features=args.d_features)
     if args.pack > 1:
         D = PackedDiscriminator(D, args.pack)
     return G, D
@@ -157,6 +162,10 @@ def main(argv=None):
         raise SystemExit("--drs needs an unconditional G and a D trained as a classifier "
                          "(its logit estimates log p_data / p_G): not --conditional, --vbn, "
                          f"--pack, a remedy, or --loss {args.loss}")
+    if args.d_features > 1 and (args.loss != "mmd" or args.pack > 1 or remedy or args.conditional):
+        raise SystemExit(f"--d-features {args.d_features} gives D a feature vector, which only "
+                         f"--loss mmd compares (not --loss {args.loss}, --pack, --conditional "
+                         f"or a remedy)")
     if args.pack > 1 and (args.infogan or args.ebgan or args.began is not None):
         raise SystemExit("--pack works with the logit discriminator only: not with --infogan, "
                          "--ebgan or --began")

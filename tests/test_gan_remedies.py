@@ -355,7 +355,8 @@ def test_diffusion_trainer_diffuses_d_inputs_and_adapts_t():
 
 @pytest.mark.parametrize("flags", [
     ["--loss", "logistic", "--r1", "0.1", "--r1-interval", "4"], ["--loss", "fgan-js"],
-    ["--loss", "mmd"], ["--pack", "4"], ["--d-skip", "0.3"], ["--unrolled", "2"],
+    ["--loss", "mmd"], ["--loss", "mmd", "--d-features", "4", "--clip", "0", "--spectral-norm"],
+    ["--pack", "4"], ["--d-skip", "0.3"], ["--unrolled", "2"],
     ["--mode-seeking", "1"], ["--infogan", "8"], ["--ebgan", "1"], ["--began", "0.5"],
     ["--diffusion", "50"]])
 def test_toy_example_runs_every_new_configuration(tmp_path, monkeypatch, flags):
@@ -364,6 +365,13 @@ def test_toy_example_runs_every_new_configuration(tmp_path, monkeypatch, flags):
     metrics = toy_2d.main(["--steps", "2", "--hidden", "8", "--batch-size", "32",
                            "--samples-out", str(tmp_path / "points.npy"), *flags])
     assert np.load(tmp_path / "points.npy").shape == (2500, 2) and "modes_covered" in metrics
+
+
+def test_toy_example_gives_critic_features_only_to_mmd(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(pathlib.Path(__file__).resolve().parent.parent))
+    from examples import toy_2d
+    with pytest.raises(SystemExit, match="only --loss mmd compares"):
+        toy_2d.main(["--samples-out", str(tmp_path / "p.npy"), "--d-features", "4"])
 
 
 def test_toy_example_takes_one_remedy_at_a_time(tmp_path, monkeypatch):
