@@ -309,11 +309,14 @@ def backprop(roots, root_grads, retain_graph=None, create_graph=False, inputs=No
     wanted = {_key(x): x for x in inputs} if inputs is not None else {}
 
     order = _graph_order(roots)
+    needed = _on_path_to(order, wanted) if inputs is not None else None
     # Freeing a function's inputs may drop the last reference to a tensor whose own creator
     # still needs it in backward (y = exp(x) reuses y); hold every output until we finish.
     outputs_alive = [y() for f in order for y in getattr(f, "outputs", ())]  # noqa: F841
     with _grad_mode(create_graph):
         for f in order:
+            if needed is not None and id(f) not in needed:
+                continue
             if getattr(f, "inputs", None) is None:
                 raise RuntimeError(f"backward through {type(f).__name__} a second time: its graph "
                                    f"was freed after the first backward; pass retain_graph=True")
@@ -346,6 +349,21 @@ def backprop(roots, root_grads, retain_graph=None, create_graph=False, inputs=No
             if not retain_graph:
                 f.inputs = None  # frees the saved inputs; a second backward is an error
     return {id(x): grads.get(k) for k, x in wanted.items()}
+
+
+def _on_path_to(order, wanted):
+    """ids of the functions in ``order`` that lie on a path from the roots to a ``wanted``
+    tensor. grad() runs only their backward, as torch.autograd.grad does: the rest of the graph
+    cannot reach the inputs asked for. Unrolled GAN needs this: its k-th look-ahead step asks
+    for the gradient with respect to D's parameters after k - 1 steps, whose graph holds every
+    earlier step and G; sweeping all of it made k steps cost O(k^2). A freed function (inputs
+    None) is kept, so that it still raises its error."""
+    needed = set()
+    for f in reversed(order):  # producers before their consumers
+        inputs = getattr(f, "inputs", None)
+        if inputs is None or any(_key(x) in wanted or id(x.creator) in needed for x in inputs):
+            needed.add(id(f))
+    return needed
 
 
 def _as_tuple(values):

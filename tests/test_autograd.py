@@ -63,6 +63,27 @@ def test_grad_with_respect_to_an_intermediate_tensor():
     assert x.grad is None  # grad() does not touch .grad
 
 
+def test_grad_runs_backward_only_on_the_path_to_its_inputs():
+    # Unrolled GAN relies on this: a branch that cannot reach the inputs asked for (here w's,
+    # behind a function whose backward would fail) is never differentiated.
+    class NoBackward(mg.autograd.Function):
+        def forward(self, a):
+            return a * 2.0
+
+        def backward(self, gy):
+            raise AssertionError("grad() ran a backward off the path to its inputs")
+
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    w = mg.tensor([3.0, 4.0], requires_grad=True)
+    h = x * 3.0
+    y = (h * NoBackward()(w)).sum()
+    gx, gh = mg.grad(y, [x, h], create_graph=True)
+    np.testing.assert_allclose(gx.numpy(), 3.0 * 2.0 * w.numpy())
+    np.testing.assert_allclose(gh.numpy(), 2.0 * w.numpy())
+    with pytest.raises(AssertionError, match="off the path"):  # backward() goes everywhere
+        y.backward()
+
+
 def test_grad_unused_input():
     x, z = mg.tensor([1.0], requires_grad=True), mg.tensor([1.0], requires_grad=True)
     with pytest.raises(RuntimeError, match="not used"):
