@@ -225,8 +225,17 @@ def main():
         runs = pool.map(lambda job: run_one(*job), jobs)
         results = {(row, dataset, seed): metrics for rows in runs
                    for row, dataset, seed, metrics in rows}
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump({"/".join(map(str, k)): v for k, v in results.items()}, f, indent=1)
+    # results.json keeps every run of this folder: an invocation for other configurations adds
+    # its rows instead of replacing the earlier ones (each run's own metrics.json stays too).
+    saved = os.path.join(args.out, "results.json")
+    merged = {}
+    if os.path.exists(saved):
+        with open(saved) as f:
+            merged = json.load(f)
+    merged.update({"/".join(map(str, k)): v for k, v in results.items()})
+    with open(saved + ".tmp", "w") as f:
+        json.dump(merged, f, indent=1)
+    os.replace(saved + ".tmp", saved)
     os.makedirs(args.figures, exist_ok=True)
     for config in [c for c in args.configs if c in FIGURE_NAMES and not args.steps
                    and not args.report]:
