@@ -56,6 +56,9 @@ ROWS = {  # the lecture table's objectives available as --loss, the baseline fir
     "began": ["--began", "0.5"],
     "diffusion-gan": ["--diffusion", "500"],
     "unrolled-5": ["--unrolled", "5", "--unrolled-lr", "1e-2"],
+    # ... unrolled at D's own learning rate (4e-4), as the toy row unrolled-5-lr-d: at 1e-2
+    # the look-ahead steps saturated D on the toy data and on the cats.
+    "unrolled-5-lr-d": ["--unrolled", "5"],
     "mode-seeking": ["--mode-seeking", "1"],
     "pacgan-2": ["--pack", "2"],
     "ttur": ["--lr-d", "4e-4", "--lr-g", "1e-4"],
