@@ -23,6 +23,7 @@ import numpy as np
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
 from minigan.data.toy import code_mode_agreement, mode_coverage  # noqa: E402
+from minigan.utils.io import atomic_open  # noqa: E402
 from examples.toy_2d import DIVERGED  # noqa: E402
 
 COMMON = ["--steps", "6000"]
@@ -119,15 +120,19 @@ DATASETS = {"ring": [], "grid": []}
 FIGURE_NAMES = {"vanilla": "vanilla", "fast-mbstd-ema": "best", "long-decay-28k-slow": "moonshot"}
 
 
+def flags(config, dataset):
+    """examples/toy_2d.py's flags for a configuration on a dataset (MODES filled in)."""
+    return [a.format(modes=8 if dataset == "ring" else 25) if a == MODES else a
+            for a in [*COMMON, *CONFIGS[config], *DATASETS[dataset]]]
+
+
 def run_one(config, dataset, seed, out, steps=None):
     folder = os.path.join(out, f"{config}_{dataset}_{seed}")
     os.makedirs(folder, exist_ok=True)
     samples = os.path.join(folder, "samples.npy")
     command = [sys.executable, os.path.join(ROOT, "examples", "toy_2d.py"), "--dataset", dataset,
                "--seed", str(seed), "--samples-out", samples, "--out", folder,
-               *COMMON, *CONFIGS[config], *DATASETS[dataset]]
-    command = [a.format(modes=8 if dataset == "ring" else 25) if a == MODES else a
-               for a in command]
+               *flags(config, dataset)]
     if steps:  # a smoke test: every configuration for a few steps
         command += ["--steps", str(steps)]
     done = os.path.join(folder, "metrics.json")
@@ -239,9 +244,8 @@ def main():
         with open(saved) as f:
             merged = json.load(f)
     merged.update({"/".join(map(str, k)): v for k, v in results.items()})
-    with open(saved + ".tmp", "w") as f:
+    with atomic_open(saved, "w") as f:
         json.dump(merged, f, indent=1)
-    os.replace(saved + ".tmp", saved)
     os.makedirs(args.figures, exist_ok=True)
     for config in [c for c in args.configs if c in FIGURE_NAMES and not args.steps
                    and not args.report]:

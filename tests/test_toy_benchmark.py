@@ -28,7 +28,7 @@ TINY = ["--steps", "2", "--hidden", "8", "--batch-size", "32"]  # after the conf
 
 @pytest.mark.parametrize("config", list(toy_modes.CONFIGS))
 def test_every_configuration_of_the_table_trains(tmp_path, config):
-    flags = [a.replace(toy_modes.MODES, "8") for a in toy_modes.COMMON + toy_modes.CONFIGS[config]]
+    flags = toy_modes.flags(config, "ring")
     points = tmp_path / "points.npy"
     metrics = toy_2d.main(["--dataset", "ring", "--samples-out", str(points), *flags, *TINY])
     assert np.load(points).shape == (2500, 2)
